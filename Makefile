@@ -1,0 +1,47 @@
+# ctc-decoding-lab: `make install`, `make lm`, `make test`, `make demo`, `make bench`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch first and pinned: an unpinned or ranged torch pulls a multi-GB CUDA build (see ../shared/NOTES-deps.md).
+TORCH := torch==2.13.0
+DEBIAN_PACKAGES := build-essential cmake libboost-program-options-dev libboost-system-dev libboost-thread-dev \
+	libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libeigen3-dev r-cran-janeaustenr espeak-ng sox libsndfile1
+LM_DIR := lm/build
+
+.PHONY: install debian test lm demo bench clean
+
+install: debian $(STAMP)
+
+# Installs only what is missing, so a second `make install` touches nothing.
+debian:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	touch $(STAMP)
+
+lm: install
+	$(PY) -m lm build-default --out $(LM_DIR)
+
+test: install
+	$(PY) -m pytest tests
+
+demo: install lm
+	$(VENV)/bin/decode demo
+
+bench: install lm
+	$(VENV)/bin/decode bench --default
+
+clean:
+	rm -rf $(VENV) $(LM_DIR) runs

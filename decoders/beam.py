@@ -1,0 +1,119 @@
+"""Beam search with KenLM shallow fusion, by pyctcdecode: the reference implementation the other decoders match."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any
+
+import numpy as np
+from pyctcdecode.alphabet import Alphabet
+from pyctcdecode.decoder import BeamSearchDecoderCTC
+from pyctcdecode.language_model import LanguageModel
+
+from decoders.base import Decoder
+from decoders.config import DecoderConfig
+from decoders.errors import DecoderConfigError
+from decoders.hypothesis import Hypothesis, WordSpan
+from decoders.vocabulary import Vocabulary, normalize_transcript
+from lm.model import LanguageModelCache, check_alphabet
+
+# The parameters (and defaults) every pyctcdecode-compatible beam decoder of this project takes.
+BEAM_DEFAULTS: dict[str, Any] = {
+    "lm": None,
+    "unigrams": None,
+    "alpha": 0.5,
+    "beta": 1.0,
+    "beam_width": 100,
+    "beam_prune_logp": -10.0,
+    "token_min_logp": -5.0,
+    "unk_score_offset": -10.0,
+    "lm_score_boundary": True,
+    "hotwords": (),
+    "hotword_weight": 10.0,
+}
+# These are passed to pyctcdecode on every call, so changing them keeps the loaded LM and its unigram trie.
+_PER_CALL = set(BEAM_DEFAULTS) - {"lm", "unigrams"}
+
+
+def check_beam_params(config: DecoderConfig) -> None:
+    """Range checks shared by all beam decoders, so that a bad sweep value fails before any decoding."""
+    if int(config.get("beam_width")) < 1:
+        raise DecoderConfigError(f"beam_width must be >= 1, got {config.get('beam_width')}")
+    for key in ("beam_prune_logp", "token_min_logp", "unk_score_offset"):
+        if float(config.get(key)) > 0:
+            raise DecoderConfigError(f"{key} is a log-probability offset and must be <= 0, got {config.get(key)}")
+    if config.get("lm") is None and config.get("unigrams") is not None:
+        raise DecoderConfigError("unigrams were given without an LM; pass --lm too")
+
+
+def hotwords_in_case(hotwords: tuple[str, ...], vocabulary: Vocabulary) -> list[str]:
+    """Hotwords in the labels' case: a lower-case hotword can never match upper-case labels."""
+    change = {"upper": str.upper, "lower": str.lower}.get(vocabulary.case, str)
+    return [normalize_transcript(change(h)) for h in hotwords if h.strip()]
+
+
+class PyctcdecodeBeamDecoder(Decoder):
+    """`beam`: pyctcdecode's prefix beam search, with a KenLM model (ARPA or binary plus its unigram list) or none."""
+
+    name = "beam"
+    defaults = BEAM_DEFAULTS
+
+    def __init__(
+        self,
+        config: DecoderConfig,
+        vocabulary: Vocabulary,
+        lms: LanguageModelCache | None = None,
+        _shared: BeamSearchDecoderCTC | None = None,
+    ) -> None:
+        super().__init__(config, vocabulary)
+        check_beam_params(self.config)
+        self._lms = lms if lms is not None else LanguageModelCache()
+        self._hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
+        self._ctc = _shared if _shared is not None else self._build_search()
+
+    def _build_search(self) -> BeamSearchDecoderCTC:
+        # pyctcdecode logs an INFO line per substitution it makes to the labels; ours are already normalised.
+        logging.getLogger("pyctcdecode").setLevel(logging.WARNING)
+        alphabet = Alphabet.build_alphabet(list(self.vocabulary.tokens))
+        language_model = None
+        if self.param("lm") is not None:
+            loaded = self._lms.get(self.param("lm"), self.param("unigrams"))
+            check_alphabet(loaded.unigrams, self.vocabulary.characters)
+            language_model = LanguageModel(loaded.model, loaded.unigrams)
+        search = BeamSearchDecoderCTC(alphabet, language_model)
+        # pyctcdecode parks every LM in a class-level dict until told to forget it; forget it with the search.
+        weakref.finalize(search, BeamSearchDecoderCTC.model_container.pop, search._model_key, None)
+        return search
+
+    def reconfigure(self, **params: Any) -> "PyctcdecodeBeamDecoder":
+        """The same decoder with new parameters; alpha/beta changes reuse the loaded LM and its unigram trie."""
+        config = self.config.replace(**params)
+        shared = self._ctc if set(params) <= _PER_CALL else None
+        return PyctcdecodeBeamDecoder(config, self.vocabulary, self._lms, _shared=shared)
+
+    def _decode(self, logprobs: np.ndarray) -> Hypothesis:
+        # The search object may be shared with decoders of other weights: set ours before every call.
+        self._ctc.reset_params(
+            alpha=self.param("alpha"),
+            beta=self.param("beta"),
+            unk_score_offset=self.param("unk_score_offset"),
+            lm_score_boundary=self.param("lm_score_boundary"),
+        )
+        beams = self._ctc.decode_beams(
+            logprobs,
+            beam_width=int(self.param("beam_width")),
+            beam_prune_logp=float(self.param("beam_prune_logp")),
+            token_min_logp=float(self.param("token_min_logp")),
+            hotwords=self._hotwords or None,
+            hotword_weight=float(self.param("hotword_weight")),
+        )
+        text, _, word_frames, acoustic, total = beams[0]
+        words = tuple(WordSpan(word, int(start), int(end)) for word, (start, end) in word_frames)
+        return Hypothesis(
+            text=normalize_transcript(text),
+            score=float(total),
+            acoustic_score=float(acoustic),
+            lm_score=float(total - acoustic),
+            words=words,
+        )

@@ -1,0 +1,65 @@
+"""Stores from logits users already have: an .npz of per-utterance arrays, plus an optional transcript file."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from decoders.errors import StoreError
+from decoders.store import LogitsStore, write_store
+from decoders.vocabulary import Vocabulary, normalize_transcript
+
+
+def read_transcripts(path: str | Path) -> dict[str, str]:
+    """`ID TEXT` per line (LibriSpeech .trans.txt style; a tab works too)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"transcript file {path} does not exist")
+    transcripts = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        utt_id, _, text = line.strip().partition(" ") if "\t" not in line else line.strip().partition("\t")
+        if utt_id in transcripts:
+            raise StoreError(f"{path}:{number}: utterance {utt_id!r} has a second transcript line")
+        transcripts[utt_id] = normalize_transcript(text)
+    return transcripts
+
+
+def import_npz(
+    npz_path: str | Path,
+    vocabulary: Vocabulary,
+    out: str | Path,
+    references: Mapping[str, str] | None = None,
+    frames_per_second: float = 50.0,
+    overwrite: bool = False,
+) -> LogitsStore:
+    """One utterance per array in the .npz (key = utterance id, value = [T, V] logits or log-probs)."""
+    npz_path = Path(npz_path)
+    try:
+        archive = np.load(npz_path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise StoreError(f"cannot read {npz_path} as an .npz archive: {exc}") from exc
+    with archive:
+        ids = list(archive.files)
+        if not ids:
+            raise StoreError(f"{npz_path} holds no arrays")
+        if references is not None:
+            missing = [i for i in ids if i not in references]
+            if missing:
+                raise StoreError(
+                    f"{len(missing)} utterance(s) of {npz_path} have no transcript line (first: {missing[0]!r})"
+                )
+        return write_store(
+            out,
+            ids=ids,
+            arrays=(archive[i] for i in ids),
+            vocabulary=vocabulary,
+            references=[references[i] for i in ids] if references is not None else None,
+            frames_per_second=frames_per_second,
+            provenance={"model": "imported", "dataset": str(npz_path)},
+            overwrite=overwrite,
+        )

@@ -1,0 +1,346 @@
+"""The logits store: cached [T, V] log-probabilities of a data set, written once, decoded many times.
+
+Layout of a store directory:
+
+    store.json          vocabulary, frames/s, provenance, fingerprint, utterance table. Written last, atomically:
+                        a store is complete exactly when this file exists.
+    pending.json        vocabulary and settings while the store is being written (lets a killed writer resume).
+    shards/00000.npy    [frames, V] log-probs of consecutive utterances (float32 or float16), memory-mapped on read.
+    shards/00000.json   which utterances shard 00000 holds. Written after its .npy: a shard counts once this exists.
+
+No pickles anywhere: every file is JSON or a plain .npy array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from decoders.errors import LogitsError, StoreError
+from decoders.logprobs import to_logprobs
+from decoders.vocabulary import Vocabulary
+
+FORMAT = "ctc-logits-store"
+VERSION = 1
+STORE_FILE = "store.json"
+PENDING_FILE = "pending.json"
+SHARDS = "shards"
+DTYPES = ("float32", "float16")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One row of the utterance table: where its frames live in which shard."""
+
+    id: str
+    reference: str | None
+    frames: int
+    shard: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class LogitsStore:
+    """A complete store opened for reading. Arrays are memory-mapped; slicing one utterance copies nothing."""
+
+    path: Path
+    vocabulary: Vocabulary
+    frames_per_second: float
+    dtype: str
+    fingerprint: str
+    provenance: Mapping
+    utterances: tuple[Utterance, ...]
+    _shards: tuple[np.ndarray, ...] = field(repr=False, compare=False)
+    _index: Mapping[str, int] = field(repr=False, compare=False)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "LogitsStore":
+        path = Path(path)
+        manifest_path = path / STORE_FILE
+        if not manifest_path.is_file():
+            if (path / PENDING_FILE).is_file() or (path / SHARDS).is_dir():
+                done = len(_committed_shards(path))
+                raise StoreError(
+                    f"{path} is an incomplete logits store ({done} shard(s) written, no {STORE_FILE}): the process "
+                    "writing it stopped before it finished. Rerun the command that wrote it to resume, or delete it."
+                )
+            what = "does not exist" if not path.exists() else f"is not a logits store (no {STORE_FILE} in it)"
+            raise StoreError(f"logits store {path} {what}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{manifest_path} is not valid JSON ({exc}); the store is corrupt") from exc
+        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+            raise StoreError(
+                f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
+                f"found {manifest.get('format')!r} version {manifest.get('version')}"
+            )
+        vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        utterances = tuple(Utterance(**row) for row in manifest["utterances"])
+        shards = tuple(
+            _open_shard(path, n, vocabulary.size, manifest["dtype"]) for n in range(manifest["shards"])
+        )
+        for utt in utterances:
+            if utt.offset + utt.frames > shards[utt.shard].shape[0]:
+                raise StoreError(f"{path}: utterance {utt.id!r} runs past the end of shard {utt.shard}; store corrupt")
+        return cls(
+            path=path,
+            vocabulary=vocabulary,
+            frames_per_second=float(manifest["frames_per_second"]),
+            dtype=manifest["dtype"],
+            fingerprint=manifest["fingerprint"],
+            provenance=manifest.get("provenance", {}),
+            utterances=utterances,
+            _shards=shards,
+            _index={utt.id: i for i, utt in enumerate(utterances)},
+        )
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __iter__(self) -> Iterator[tuple[Utterance, np.ndarray]]:
+        for utt in self.utterances:
+            yield utt, self._slice(utt)
+
+    def __getitem__(self, key: int | str) -> np.ndarray:
+        """The [T, V] log-probs of one utterance, by position or by id (a read-only view)."""
+        if isinstance(key, str):
+            if key not in self._index:
+                raise KeyError(f"no utterance {key!r} in store {self.path}")
+            key = self._index[key]
+        return self._slice(self.utterances[key])
+
+    def _slice(self, utt: Utterance) -> np.ndarray:
+        return self._shards[utt.shard][utt.offset : utt.offset + utt.frames]
+
+    @property
+    def ids(self) -> list[str]:
+        return [utt.id for utt in self.utterances]
+
+    @property
+    def references(self) -> list[str | None]:
+        return [utt.reference for utt in self.utterances]
+
+    @property
+    def total_frames(self) -> int:
+        return sum(utt.frames for utt in self.utterances)
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.total_frames / self.frames_per_second
+
+
+class StoreWriter:
+    """Writes a store utterance by utterance, in shards, so that a killed writer can resume where it stopped.
+
+    Use as a context manager; the store becomes readable (store.json appears) only when the block ends without error.
+    An error or interrupt still commits the utterances already added, for a later writer to resume from.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        vocabulary: Vocabulary,
+        frames_per_second: float,
+        provenance: Mapping | None = None,
+        dtype: str = "float32",
+        shard_frames: int = 500_000,
+        overwrite: bool = False,
+    ) -> None:
+        if dtype not in DTYPES:
+            raise StoreError(f"store dtype must be one of {DTYPES}, not {dtype!r}")
+        self.path = Path(path)
+        self.vocabulary = vocabulary
+        self.frames_per_second = float(frames_per_second)
+        self.provenance = dict(provenance or {})
+        self.dtype = dtype
+        self.shard_frames = shard_frames
+        self._pending: list[tuple[str, str | None, np.ndarray]] = []
+        self._pending_frames = 0
+        self._rows: list[Utterance] = []
+        self._prepare(overwrite)
+        self._ids = {row.id for row in self._rows}
+
+    @property
+    def done_ids(self) -> frozenset[str]:
+        """Ids already committed, by this writer or by an earlier one that was interrupted."""
+        return frozenset(self._ids)
+
+    @property
+    def resumed(self) -> int:
+        """How many utterances an earlier, interrupted writer had committed."""
+        return self._resumed
+
+    def _settings(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "vocabulary": self.vocabulary.to_dict(),
+            "frames_per_second": self.frames_per_second,
+            "dtype": self.dtype,
+        }
+
+    def _prepare(self, overwrite: bool) -> None:
+        path = self.path
+        if (path / STORE_FILE).exists():
+            if not overwrite:
+                raise StoreError(f"{path} already holds a complete store; delete it or pass overwrite (--force)")
+            shutil.rmtree(path)
+        elif path.exists() and not (path / PENDING_FILE).exists() and any(path.iterdir()):
+            raise StoreError(f"{path} exists and is not a logits store; refusing to write into it")
+        if (path / PENDING_FILE).exists():
+            found = json.loads((path / PENDING_FILE).read_text(encoding="utf-8"))
+            if found != self._settings():
+                raise StoreError(
+                    f"{path} holds an interrupted store written with other settings "
+                    f"(vocabulary, frames/s or dtype differ); delete it to start over"
+                )
+            for n in _committed_shards(path):
+                rows = json.loads((path / SHARDS / f"{n:05d}.json").read_text(encoding="utf-8"))
+                self._rows.extend(Utterance(**row) for row in rows)
+        else:
+            (path / SHARDS).mkdir(parents=True, exist_ok=True)
+            _write_atomic(path / PENDING_FILE, json.dumps(self._settings(), indent=1))
+        # Shards past the last committed index are leftovers of a crash mid-write: drop them.
+        self._next_shard = len(_committed_shards(path))
+        for leftover in (path / SHARDS).glob("*"):
+            if leftover.name.split(".")[0].isdigit() and int(leftover.name.split(".")[0]) >= self._next_shard:
+                leftover.unlink()
+        self._resumed = len(self._rows)
+
+    def add(self, utterance_id: str, logits: np.ndarray, reference: str | None = None) -> None:
+        """Queue one utterance; `logits` are log-softmaxed unless they are log-probabilities already."""
+        if utterance_id in self._ids:
+            raise StoreError(f"utterance id {utterance_id!r} appears twice in {self.path}")
+        array = to_logprobs(logits, self.vocabulary.size, where=f"utterance {utterance_id!r}")
+        self._ids.add(utterance_id)
+        self._pending.append((utterance_id, reference, array.astype(self.dtype)))
+        self._pending_frames += array.shape[0]
+        if self._pending_frames >= self.shard_frames:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit queued utterances as one shard: the array first, then the index that makes it count."""
+        if self._pending:
+            self._write_shard()
+
+    def _write_shard(self) -> None:
+        n = self._next_shard
+        arrays = [a for _, _, a in self._pending] or [np.zeros((0, self.vocabulary.size), self.dtype)]
+        data = np.concatenate(arrays).astype(self.dtype, copy=False)
+        rows, offset = [], 0
+        for utt_id, reference, array in self._pending:
+            rows.append(Utterance(utt_id, reference, int(array.shape[0]), n, offset))
+            offset += array.shape[0]
+        shard_path = self.path / SHARDS / f"{n:05d}.npy"
+        tmp = shard_path.with_suffix(".npy.tmp")
+        with open(tmp, "wb") as handle:
+            np.save(handle, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, shard_path)
+        _write_atomic(self.path / SHARDS / f"{n:05d}.json", json.dumps([r.__dict__ for r in rows]))
+        self._rows.extend(rows)
+        self._pending, self._pending_frames = [], 0
+        self._next_shard += 1
+
+    def finish(self) -> LogitsStore:
+        """Commit what is queued, fingerprint the content and write store.json; returns the opened store."""
+        self.flush()
+        if self._next_shard == 0:  # an empty data set still gets one (empty) shard so the layout is uniform
+            self._write_shard()
+        shards = [_open_shard(self.path, n, self.vocabulary.size, self.dtype) for n in range(self._next_shard)]
+        manifest = self._settings() | {
+            "shards": self._next_shard,
+            "fingerprint": _fingerprint(self._settings(), self._rows, shards),
+            "provenance": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")} | self.provenance,
+            "utterances": [r.__dict__ for r in self._rows],
+        }
+        _write_atomic(self.path / STORE_FILE, json.dumps(manifest, indent=1))
+        (self.path / PENDING_FILE).unlink(missing_ok=True)
+        return LogitsStore.open(self.path)
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.store = self.finish()
+        elif not issubclass(exc_type, (LogitsError, StoreError)):
+            # Interrupted (Ctrl-C, a crash elsewhere): keep what was decoded so a rerun resumes from here.
+            self.flush()
+
+
+def write_store(
+    path: str | Path,
+    ids: Sequence[str],
+    arrays: Iterable[np.ndarray],
+    vocabulary: Vocabulary,
+    references: Sequence[str | None] | None = None,
+    frames_per_second: float = 50.0,
+    provenance: Mapping | None = None,
+    dtype: str = "float32",
+    overwrite: bool = False,
+) -> LogitsStore:
+    """Write a store from arrays already in memory: one [T, V] array of logits or log-probs per id."""
+    references = list(references) if references is not None else [None] * len(ids)
+    if len(references) != len(ids):
+        raise StoreError(f"{len(ids)} ids but {len(references)} references")
+    writer = StoreWriter(path, vocabulary, frames_per_second, provenance, dtype=dtype, overwrite=overwrite)
+    with writer:
+        for utt_id, array, reference in zip(ids, arrays, references, strict=True):
+            writer.add(utt_id, array, reference)
+    return writer.store
+
+
+def _committed_shards(path: Path) -> list[int]:
+    """Shard numbers 0..k-1 whose index file exists (a gap ends the list: later ones are not trusted)."""
+    done, n = [], 0
+    while (path / SHARDS / f"{n:05d}.json").is_file() and (path / SHARDS / f"{n:05d}.npy").is_file():
+        done.append(n)
+        n += 1
+    return done
+
+
+def _open_shard(path: Path, n: int, vocab_size: int, dtype: str) -> np.ndarray:
+    shard_path = path / SHARDS / f"{n:05d}.npy"
+    try:
+        array = np.load(shard_path, mmap_mode="r")
+    except FileNotFoundError as exc:
+        raise StoreError(f"{shard_path} is missing; the store is incomplete or was moved in part") from exc
+    except ValueError as exc:
+        raise StoreError(f"{shard_path} is truncated or corrupt ({exc}); rebuild the store") from exc
+    if array.ndim != 2 or array.shape[1] != vocab_size or array.dtype != np.dtype(dtype):
+        raise StoreError(
+            f"{shard_path}: expected [frames, {vocab_size}] {dtype}, found {list(array.shape)} {array.dtype}"
+        )
+    return array
+
+
+def _fingerprint(settings: Mapping, rows: Sequence[Utterance], shards: Sequence[np.ndarray]) -> str:
+    """sha256 over settings, the utterance table (ids, references, frame counts) and every frame, in table order.
+
+    Independent of how the frames were split into shards, so a resumed store fingerprints like an uninterrupted one.
+    """
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for row in rows:
+        digest.update(json.dumps([row.id, row.reference, row.frames]).encode())
+        digest.update(np.ascontiguousarray(shards[row.shard][row.offset : row.offset + row.frames]).tobytes())
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

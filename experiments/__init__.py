@@ -1,0 +1,1 @@
+"""ctc-decoding-lab experiments: decoding stores, scoring WER/CER, sweeps and comparisons."""

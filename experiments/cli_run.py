@@ -1,0 +1,81 @@
+"""`decode run`: decode a store with one decoder, print WER/CER and the wall time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from decoders.config import DecoderConfig
+from decoders.factory import build_decoder
+from decoders.store import LogitsStore
+from experiments.console import emit_json, progress, run_command
+from experiments.evaluate import evaluate
+
+
+def beam_params(
+    lm: Path | None = None,
+    unigrams: Path | None = None,
+    alpha: float | None = None,
+    beta: float | None = None,
+    beam_width: int | None = None,
+    beam_prune_logp: float | None = None,
+    token_min_logp: float | None = None,
+    unk_score_offset: float | None = None,
+    hotword: list[str] | None = None,
+    hotword_weight: float | None = None,
+) -> dict:
+    """The decoder parameters a user actually gave (None means: the decoder's default)."""
+    given = {
+        "lm": str(lm) if lm else None,
+        "unigrams": str(unigrams) if unigrams else None,
+        "alpha": alpha,
+        "beta": beta,
+        "beam_width": beam_width,
+        "beam_prune_logp": beam_prune_logp,
+        "token_min_logp": token_min_logp,
+        "unk_score_offset": unk_score_offset,
+        "hotwords": tuple(hotword) if hotword else None,
+        "hotword_weight": hotword_weight,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@run_command
+def run(
+    store: Annotated[Path, typer.Argument(help="Store directory (from decode synth / import / cache).")],
+    decoder: Annotated[str, typer.Option(help="greedy, beam (pyctcdecode) or fastbeam (this project's C++).")] = "greedy",
+    lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
+    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
+    beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
+    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
+    token_min_logp: Annotated[Optional[float], typer.Option(help="Skip tokens below this log-prob.")] = None,
+    unk_score_offset: Annotated[Optional[float], typer.Option(help="Penalty for words outside the LM.")] = None,
+    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
+    hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
+) -> None:
+    """Decode a store and score it against its references."""
+    opened = LogitsStore.open(store)
+    params = beam_params(lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
+                         unk_score_offset, hotword, hotword_weight)
+    built = build_decoder(DecoderConfig(decoder, params), opened.vocabulary)
+    with progress(len(opened), f"{decoder}") as bar:
+        result = evaluate(opened, built, on_progress=bar.update)
+    if out:
+        result.write_jsonl(out)
+    summary = result.summary()
+    typer.echo(f"decoder  {built.config.label()}")
+    typer.echo(f"store    {opened.path} ({len(opened)} utterances, {opened.audio_seconds / 60:.1f} min)")
+    if result.scores is not None:
+        typer.echo(f"WER      {100 * result.wer:.2f}%   CER {100 * result.cer:.2f}%   "
+                   f"({result.scores.words} reference words)")
+    typer.echo(f"time     {result.seconds:.2f} s ({summary['rtfx']}x real time)")
+    if out:
+        typer.echo(f"wrote    {out}")
+    if json_:
+        emit_json(summary)

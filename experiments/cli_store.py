@@ -1,0 +1,82 @@
+"""`decode synth`, `decode import`, `decode info`: making and inspecting logits stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from decoders.errors import LabError
+from decoders.npz import import_npz, read_transcripts
+from decoders.store import LogitsStore
+from decoders.synth import SynthSettings, synthesize_store
+from decoders.vocabulary import Vocabulary
+from experiments.console import emit_json, run_command
+
+
+@run_command
+def synth(
+    text_file: Annotated[Path, typer.Argument(help="Sentences, one per line (e.g. lm/build/heldout.txt).")],
+    out: Annotated[Path, typer.Option(help="Store directory to write.")],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same store.")] = 0,
+    difficulty: Annotated[float, typer.Option(help="Multiplies every error rate (1 = default, 2 = harder).")] = 1.0,
+    confusion: Annotated[float, typer.Option(help="Per-letter rate of a similar letter out-scoring the true one.")] = SynthSettings.confusion,
+    drop: Annotated[float, typer.Option(help="Per-token rate of the blank out-scoring a weak letter.")] = SynthSettings.drop,
+    double: Annotated[float, typer.Option(help="Per-letter rate of a letter emitted twice.")] = SynthSettings.double,
+    uncertain: Annotated[float, typer.Option(help="Per-token rate of flat, unsure frames.")] = SynthSettings.uncertain,
+    limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentences.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
+) -> None:
+    """Turn sentences into a store of SYNTHETIC character-CTC log-probs (a stand-in for an acoustic model)."""
+    if not text_file.is_file():
+        raise LabError(f"text file {text_file} does not exist")
+    sentences = text_file.read_text(encoding="utf-8").splitlines()[:limit]
+    settings = SynthSettings(difficulty, confusion, drop, double, uncertain)
+    store = synthesize_store(sentences, out, seed=seed, settings=settings, overwrite=force, source=str(text_file))
+    typer.echo(f"wrote {store.path}: {len(store)} utterances, {store.audio_seconds / 60:.1f} min of synthetic audio, "
+               f"fingerprint {store.fingerprint[:12]}")
+
+
+@run_command
+def import_(
+    npz: Annotated[Path, typer.Argument(help=".npz with one [T, V] array of logits or log-probs per utterance id.")],
+    labels: Annotated[str, typer.Option(help="vocab.json (HF), labels.txt (one per line) or 'wav2vec2'.")],
+    out: Annotated[Path, typer.Option(help="Store directory to write.")],
+    references: Annotated[Optional[Path], typer.Option(help="Transcripts, 'ID TEXT' per line.")] = None,
+    blank: Annotated[Optional[int], typer.Option(help="Index of the blank label, if it has no usual name.")] = None,
+    frames_per_second: Annotated[float, typer.Option(help="Frames per second of the model.")] = 50.0,
+    force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
+) -> None:
+    """Write a store from logits computed elsewhere."""
+    vocabulary = Vocabulary.load(labels, blank=blank)
+    transcripts = read_transcripts(references) if references else None
+    store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force)
+    typer.echo(f"wrote {store.path}: {len(store)} utterances, {store.total_frames} frames, "
+               f"fingerprint {store.fingerprint[:12]}")
+
+
+@run_command
+def info(
+    store: Annotated[Path, typer.Argument(help="Store directory.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Describe a store: vocabulary, size, provenance, fingerprint."""
+    opened = LogitsStore.open(store)
+    summary = {
+        "path": str(opened.path),
+        "utterances": len(opened),
+        "frames": opened.total_frames,
+        "audio_seconds": round(opened.audio_seconds, 2),
+        "frames_per_second": opened.frames_per_second,
+        "dtype": opened.dtype,
+        "labels": "".join(opened.vocabulary.tokens),
+        "case": opened.vocabulary.case,
+        "fingerprint": opened.fingerprint,
+        "provenance": dict(opened.provenance),
+    }
+    if json_:
+        emit_json(summary)
+    else:
+        for key, value in summary.items():
+            typer.echo(f"{key:>18}: {value}")

@@ -1,0 +1,82 @@
+"""Decode a whole store with one decoder and score it: the unit of work behind `decode run` and every sweep point."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from decoders.base import Decoder
+from decoders.hypothesis import Hypothesis
+from decoders.store import LogitsStore
+from experiments.scoring import Scores, score
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of decoding a store: scores, timing and every hypothesis in store order."""
+
+    config: dict
+    store_fingerprint: str
+    scores: Scores | None
+    seconds: float
+    audio_seconds: float
+    ids: tuple[str, ...]
+    references: tuple[str | None, ...]
+    hypotheses: tuple[Hypothesis, ...]
+
+    @property
+    def wer(self) -> float | None:
+        return None if self.scores is None else self.scores.wer
+
+    @property
+    def cer(self) -> float | None:
+        return None if self.scores is None else self.scores.cer
+
+    def summary(self) -> dict:
+        return {
+            "decoder": self.config,
+            "store": self.store_fingerprint,
+            "wer": self.wer,
+            "cer": self.cer,
+            "utterances": len(self.ids),
+            "seconds": round(self.seconds, 4),
+            "rtfx": round(self.audio_seconds / self.seconds, 2) if self.seconds > 0 else None,
+        }
+
+    def write_jsonl(self, path: str | Path) -> None:
+        """One line per utterance: id, reference, hypothesis (and its scores), written atomically."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for utt_id, ref, hyp in zip(self.ids, self.references, self.hypotheses):
+                row = {"id": utt_id, "reference": ref, "hypothesis": hyp.text, "score": hyp.score}
+                handle.write(json.dumps(row) + "\n")
+        tmp.replace(path)
+
+
+def evaluate(
+    store: LogitsStore, decoder: Decoder, on_progress: Callable[[int], None] | None = None
+) -> Evaluation:
+    """Decode every utterance of `store` with `decoder`; `on_progress(n)` is called after each utterance."""
+    hypotheses = []
+    start = time.perf_counter()
+    for utt, logprobs in store:
+        hypotheses.append(decoder.decode(logprobs, where=f"utterance {utt.id!r} of {store.path}"))
+        if on_progress:
+            on_progress(1)
+    seconds = time.perf_counter() - start
+    references = store.references
+    has_refs = any(r is not None for r in references)
+    return Evaluation(
+        config=decoder.config.to_dict(),
+        store_fingerprint=store.fingerprint,
+        scores=score(references, [h.text for h in hypotheses]) if has_refs else None,
+        seconds=seconds,
+        audio_seconds=store.audio_seconds,
+        ids=tuple(store.ids),
+        references=tuple(references),
+        hypotheses=tuple(hypotheses),
+    )

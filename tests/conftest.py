@@ -1,0 +1,21 @@
+"""Fixtures shared across the suite: the wav2vec2 vocabulary and a tiny hand-written LM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from helpers import LM_SENTENCES, write_bigram_arpa
+
+
+@pytest.fixture(scope="session")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)
+
+
+@pytest.fixture(scope="session")
+def tiny_arpa(tmp_path_factory) -> Path:
+    return write_bigram_arpa(tmp_path_factory.mktemp("lm") / "tiny.arpa", LM_SENTENCES)
+
