@@ -29,6 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
+	$(PY) -m lm tools
 	touch $(STAMP)
 
 lm: install

@@ -33,10 +33,10 @@ class SynthSettings:
     """How hard the synthetic model is. Rates are per token and multiplied by `difficulty`."""
 
     difficulty: float = 1.0
-    confusion: float = 0.03
-    drop: float = 0.02
-    double: float = 0.008
-    uncertain: float = 0.08
+    confusion: float = 0.02
+    drop: float = 0.012
+    double: float = 0.005
+    uncertain: float = 0.05
     frames_per_second: float = 50.0
 
     def __post_init__(self) -> None:
@@ -53,7 +53,8 @@ def clean_sentence(line: str, vocabulary: Vocabulary) -> str:
     """The sentence in the labels' case with characters the model cannot emit dropped."""
     change = {"upper": str.upper, "lower": str.lower}.get(vocabulary.case, str)
     allowed = vocabulary.characters
-    return " ".join("".join(c for c in word if c in allowed) for word in change(line).split()).strip()
+    words = ("".join(c for c in word if c in allowed) for word in change(line).split())
+    return " ".join(w for w in words if w)
 
 
 def synthesize(sentence: str, vocabulary: Vocabulary, rng: np.random.Generator, settings: SynthSettings) -> np.ndarray:

@@ -1,0 +1,288 @@
+"""Build a KenLM n-gram model from prose: normalise, hold out test sentences, lmplz, build_binary.
+
+Outputs in out_dir: {order}gram.arpa, {order}gram.bin, unigrams.txt (the words pyctcdecode needs beside a binary),
+heldout.txt (sentences kept out of the LM, for perplexity and for synthesising test utterances the LM has never
+seen) and build.json (provenance). Everything is written under temporary names and renamed at the very end, with
+build.json last, so a directory with a build.json always holds a complete build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+from lm.corpus import default_corpus_text
+from lm.errors import LMError
+from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure_kenlm_binaries, run_captured
+from lm.model import UNIGRAMS_FILENAME, read_arpa_unigrams
+from lm.normalize import CASES, normalize_sentences
+
+BUILD_JSON = "build.json"
+HELDOUT_FILENAME = "heldout.txt"
+DEFAULT_CORPUS_FILENAME = "austen.txt"
+DEFAULT_ORDER = 4
+DEFAULT_CASE = "upper"
+DEFAULT_HELDOUT = 400
+DEFAULT_SEED = 0
+# Held-out sentences should be real utterances: long enough to exercise the LM, short enough to synthesise.
+HELDOUT_MIN_WORDS = 4
+HELDOUT_MAX_WORDS = 30
+# KenLM's Kneser-Ney discount estimation fails on small text; below this many words we ask for fallback discounts
+# up front instead of waiting for lmplz to fail (it is also retried with them whenever lmplz asks for it).
+SMALL_TEXT_WORDS = 10_000
+MAX_ORDER = 6  # the `kenlm` Python module is compiled with KENLM_MAX_ORDER=6: it could not load anything higher
+_MEMORY = re.compile(r"^\d+(\.\d+)?[%bkmgtpezyBKMGTPEZY]?$")
+
+
+@dataclass(frozen=True)
+class LMArtifacts:
+    """The files of one LM build and what build.json records about it."""
+
+    arpa: Path
+    binary: Path
+    unigrams: Path
+    heldout: Path | None
+    stats: dict[str, Any]
+
+
+def _say(message: str) -> None:
+    print(f"[lm] {message}", file=sys.stderr, flush=True)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for line in lines:
+            handle.write(line)
+            handle.write("\n")
+
+
+def _check_arguments(order: int, case: str, heldout: int, memory: str) -> None:
+    if not 2 <= order <= MAX_ORDER:
+        raise LMError(f"order must be between 2 and {MAX_ORDER} (the kenlm module's compiled maximum), got {order}")
+    if case not in CASES:
+        raise LMError(f"case must be 'upper' or 'lower' (the case of the acoustic model's labels), got {case!r}")
+    if heldout < 0:
+        raise LMError(f"heldout must be 0 or more sentences, got {heldout}")
+    if not _MEMORY.match(memory):
+        raise LMError(f"memory must be what lmplz -S takes, e.g. '20%', '500M' or '2G'; got {memory!r}")
+
+
+def _read_corpus(corpus: Path) -> str:
+    if not corpus.is_file():
+        raise LMError(f"corpus {corpus} does not exist or is not a file; expected a UTF-8 text file of prose.")
+    try:
+        return corpus.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LMError(f"corpus {corpus} is not UTF-8 (byte {exc.start}: {exc.reason}); expected UTF-8 text. "
+                      f"Convert it first, e.g. `iconv -f latin1 -t utf-8 {corpus} > corpus.utf8.txt`.") from exc
+
+
+def select_heldout(sentences: list[str], count: int, seed: int) -> list[str]:
+    """`count` distinct sentences of 4..30 words, chosen reproducibly from `seed`, in the order they first occur."""
+    if count == 0:
+        return []
+    candidates = sorted({s for s in sentences if HELDOUT_MIN_WORDS <= len(s.split()) <= HELDOUT_MAX_WORDS})
+    if count > len(candidates):
+        raise LMError(f"asked to hold out {count} sentences but the corpus has only {len(candidates)} distinct "
+                      f"sentences of {HELDOUT_MIN_WORDS}..{HELDOUT_MAX_WORDS} words; pass a smaller --heldout.")
+    # Sorting first makes the choice independent of set iteration order (which changes with PYTHONHASHSEED).
+    chosen = set(random.Random(seed).sample(candidates, count))
+    return list(dict.fromkeys(s for s in sentences if s in chosen))
+
+
+def _arpa_counts(arpa: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with open(arpa, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("ngram "):
+                n, _, value = line[len("ngram "):].partition("=")
+                counts[n] = int(value)
+            elif line.startswith("\\1-grams:"):
+                break
+    return counts
+
+
+def _run_lmplz(binaries: KenLMBinaries, text: Path, arpa: Path, order: int, memory: str, scratch: Path,
+               fallback: bool) -> bool:
+    """Run lmplz; returns whether fallback discounts were used (retrying with them if lmplz asks for it)."""
+    command: list[str | Path] = [binaries.lmplz, "-o", str(order), "-S", memory, "-T", scratch,
+                                 "--text", text, "--arpa", arpa]
+    what = f"lmplz (building the {order}-gram ARPA)"
+    result = run_captured([*command, "--discount_fallback"] if fallback else command, what)
+    if result.returncode != 0 and not fallback and "discount_fallback" in result.stdout:
+        _say("lmplz could not estimate Kneser-Ney discounts (small or repetitive text); retrying with "
+             "--discount_fallback")
+        fallback = True
+        result = run_captured([*command, "--discount_fallback"], what)
+    if result.returncode != 0:
+        raise command_failure(result, what)
+    return fallback
+
+
+def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER, case: str = DEFAULT_CASE,
+             heldout: int = 0, seed: int = DEFAULT_SEED, memory: str = "20%",
+             binaries: KenLMBinaries | None = None) -> LMArtifacts:
+    """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json in out_dir from a UTF-8 prose file.
+
+    heldout: how many distinct sentences of 4..30 words to keep out of the LM (every occurrence is removed).
+    memory: lmplz's -S (without it lmplz reserves 80% of RAM).
+    binaries: lmplz and build_binary; by default those of ensure_kenlm_binaries(), built on first use.
+    """
+    started = time.monotonic()
+    corpus = Path(corpus)
+    out_dir = Path(out_dir)
+    _check_arguments(order, case, heldout, memory)
+    binaries = binaries or ensure_kenlm_binaries()
+
+    _say(f"reading and normalising {corpus}")
+    raw = _read_corpus(corpus)
+    sentences = normalize_sentences(raw, case)
+    words = sum(len(s.split()) for s in sentences)
+    if not sentences:
+        raise LMError(f"corpus {corpus} has no words after normalisation to letters and apostrophes; "
+                      "expected prose in a Latin alphabet.")
+    held = select_heldout(sentences, heldout, seed)
+    held_set = set(held)
+    lm_sentences = [s for s in sentences if s not in held_set]
+    lm_words = sum(len(s.split()) for s in lm_sentences)
+    _say(f"{len(sentences):,} sentences, {words:,} words; holding out {len(held):,} sentences "
+         f"({len(sentences) - len(lm_sentences):,} occurrences removed); LM text: {lm_words:,} words")
+    if not lm_sentences:
+        raise LMError(f"corpus {corpus} has no sentences left for the LM after holding out {len(held)}; "
+                      "pass a smaller --heldout or a larger corpus.")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{order}gram"
+    final = {"arpa": out_dir / f"{stem}.arpa", "binary": out_dir / f"{stem}.bin",
+             "unigrams": out_dir / UNIGRAMS_FILENAME, "heldout": out_dir / HELDOUT_FILENAME}
+    # The scratch directory lives in out_dir so that the final renames stay on one filesystem (atomic).
+    scratch = Path(tempfile.mkdtemp(prefix=".lm-build-", dir=out_dir))
+    try:
+        text_path = scratch / "lm.txt"
+        _write_lines(text_path, lm_sentences)
+        partial = {key: scratch / path.name for key, path in final.items()}
+
+        _say(f"lmplz: estimating the {order}-gram model (-S {memory})")
+        fallback = _run_lmplz(binaries, text_path, partial["arpa"], order, memory, scratch,
+                              fallback=lm_words < SMALL_TEXT_WORDS)
+        _say("build_binary: converting the ARPA to KenLM's binary format")
+        result = run_captured([binaries.build_binary, partial["arpa"], partial["binary"]], "build_binary")
+        if result.returncode != 0:
+            raise command_failure(result, "build_binary")
+
+        vocabulary = sorted(read_arpa_unigrams(partial["arpa"]))
+        _write_lines(partial["unigrams"], vocabulary)
+        if held:
+            _write_lines(partial["heldout"], held)
+        counts = _arpa_counts(partial["arpa"])
+        if len(counts) != order:
+            raise LMError(f"lmplz wrote {partial['arpa']} with n-gram orders {sorted(counts)}, expected 1..{order}; "
+                          f"the text is probably too small for a {order}-gram. Use a larger corpus or lower --order.")
+
+        stats: dict[str, Any] = {
+            "corpus": str(corpus.resolve()),
+            "corpus_sha256": _sha256_file(corpus),
+            "order": order,
+            "case": case,
+            "seed": seed,
+            "memory": memory,
+            "sentences": len(sentences),
+            "words": words,
+            "lm_sentences": len(lm_sentences),
+            "lm_words": lm_words,
+            "heldout": len(held),
+            "heldout_words": sum(len(s.split()) for s in held),
+            "heldout_occurrences_removed": len(sentences) - len(lm_sentences),
+            "vocabulary": len(vocabulary),
+            "ngrams": counts,
+            "discount_fallback": fallback,
+            "kenlm_version": KENLM_VERSION,
+            "kenlm_python_version": metadata.version("kenlm"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": 0.0,
+            "files": {key: path.name for key, path in final.items() if key != "heldout" or held},
+            "bytes": {key: path.stat().st_size for key, path in partial.items() if path.exists()},
+        }
+
+        # Commit: drop the old build.json first so a crash between renames never leaves a stale one that vouches
+        # for a mix of old and new files; the new build.json is the last file to appear.
+        (out_dir / BUILD_JSON).unlink(missing_ok=True)
+        for key, path in partial.items():
+            if path.exists():
+                os.replace(path, final[key])
+        if not held:
+            final["heldout"].unlink(missing_ok=True)  # a stale heldout.txt would not match this LM
+        stats["seconds"] = round(time.monotonic() - started, 1)
+        _write_json_atomic(out_dir / BUILD_JSON, stats)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _say(f"done in {stats['seconds']}s: {final['arpa']}, {final['binary']}")
+    return LMArtifacts(arpa=final["arpa"], binary=final["binary"], unigrams=final["unigrams"],
+                       heldout=final["heldout"] if held else None, stats=stats)
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def read_artifacts(out_dir: Path | str) -> LMArtifacts | None:
+    """The build recorded in out_dir/build.json, or None when there is none or a file it names is missing."""
+    out_dir = Path(out_dir)
+    try:
+        stats = json.loads((out_dir / BUILD_JSON).read_text(encoding="utf-8"))
+        files = {key: out_dir / name for key, name in stats["files"].items()}
+        artifacts = LMArtifacts(arpa=files["arpa"], binary=files["binary"], unigrams=files["unigrams"],
+                                heldout=files.get("heldout"), stats=stats)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no build, or a build.json from an older layout: either way, rebuild
+    paths = [artifacts.arpa, artifacts.binary, artifacts.unigrams]
+    if artifacts.heldout is not None:
+        paths.append(artifacts.heldout)
+    return artifacts if all(p.is_file() for p in paths) else None
+
+
+def build_default_lm(out_dir: Path | str, binaries: KenLMBinaries | None = None) -> LMArtifacts:
+    """The project's default LM: Jane Austen's novels, 4-gram, upper case, 400 held-out sentences, seed 0.
+
+    A no-op when out_dir already holds that build of the same corpus text (checked by sha256).
+    """
+    out_dir = Path(out_dir)
+    _say("exporting the Jane Austen corpus from r-cran-janeaustenr")
+    data = default_corpus_text().encode("utf-8")
+    sha = hashlib.sha256(data).hexdigest()
+    wanted = {"corpus_sha256": sha, "order": DEFAULT_ORDER, "case": DEFAULT_CASE, "heldout": DEFAULT_HELDOUT,
+              "seed": DEFAULT_SEED}
+    existing = read_artifacts(out_dir)
+    if existing is not None and all(existing.stats.get(k) == v for k, v in wanted.items()):
+        _say(f"{out_dir} is up to date (corpus sha256 {sha[:12]}...); nothing to do")
+        return existing
+    out_dir.mkdir(parents=True, exist_ok=True)
+    corpus = out_dir / DEFAULT_CORPUS_FILENAME
+    partial = corpus.with_name(f".{corpus.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, corpus)
+    return build_lm(corpus, out_dir, order=DEFAULT_ORDER, case=DEFAULT_CASE, heldout=DEFAULT_HELDOUT,
+                    seed=DEFAULT_SEED, binaries=binaries)
