@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import weakref
 from typing import Any
 
@@ -53,6 +54,20 @@ def hotwords_in_case(hotwords: tuple[str, ...], vocabulary: Vocabulary) -> list[
     return [normalize_transcript(change(h)) for h in hotwords if h.strip()]
 
 
+def warn_about_unknown_hotwords(hotwords: list[str], model, beam_prune_logp: float) -> None:
+    """pyctcdecode boosts a hotword's prefixes, then charges the finished word the unknown-word offset if the LM
+    lacks it. That drop (about alpha * 2.3 * (10 + |log10 p(<unk>)|)) exceeds the default beam_prune_logp of -10, so
+    every beam that finishes the word is pruned and the transcript ends at the hotword. Measured on the default
+    store: -20 avoids it. Semantics stay pyctcdecode's; the user gets told."""
+    unknown = [w for phrase in hotwords for w in phrase.split() if w not in model]
+    if unknown and beam_prune_logp > -20:
+        warnings.warn(
+            f"hotword(s) {unknown} are not in the LM: with beam_prune_logp {beam_prune_logp} the beams that finish "
+            "them are pruned and transcripts stop at the hotword; pass beam_prune_logp -20 (--beam-prune-logp -20)",
+            stacklevel=3,
+        )
+
+
 class PyctcdecodeBeamDecoder(Decoder):
     """`beam`: pyctcdecode's prefix beam search, with a KenLM model (ARPA or binary plus its unigram list) or none."""
 
@@ -73,13 +88,14 @@ class PyctcdecodeBeamDecoder(Decoder):
         self._ctc = _shared if _shared is not None else self._build_search()
 
     def _build_search(self) -> BeamSearchDecoderCTC:
-        # pyctcdecode logs an INFO line per substitution it makes to the labels; ours are already normalised.
-        logging.getLogger("pyctcdecode").setLevel(logging.WARNING)
+        # pyctcdecode logs about special tokens like <s> and <unk>; they are expected in wav2vec2 vocabularies.
+        logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
         alphabet = Alphabet.build_alphabet(list(self.vocabulary.tokens))
         language_model = None
         if self.param("lm") is not None:
             loaded = self._lms.get(self.param("lm"), self.param("unigrams"))
             check_alphabet(loaded.unigrams, self.vocabulary.characters)
+            warn_about_unknown_hotwords(self._hotwords, loaded.model, float(self.param("beam_prune_logp")))
             language_model = LanguageModel(loaded.model, loaded.unigrams)
         search = BeamSearchDecoderCTC(alphabet, language_model)
         # pyctcdecode parks every LM in a class-level dict until told to forget it; forget it with the search.

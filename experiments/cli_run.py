@@ -79,3 +79,30 @@ def run(
         typer.echo(f"wrote    {out}")
     if json_:
         emit_json(summary)
+
+
+@run_command
+def hotwords(
+    store: Annotated[Path, typer.Argument(help="Store whose references contain the hotword(s).")],
+    hotword: Annotated[list[str], typer.Option(help="Word or phrase to boost (repeatable).")],
+    lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
+    decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
+    alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
+    hotword_weight: Annotated[float, typer.Option(help="Boost per hotword.")] = 10.0,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Measure hotword boosting: how often the word is recovered, and what else changes."""
+    from dataclasses import asdict
+
+    from experiments.hotwords import hotword_report
+
+    opened = LogitsStore.open(store)
+    config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta))
+    report = hotword_report(opened, config, hotword, hotword_weight)
+    typer.echo(f"utterances with the hotword(s) {', '.join(report.hotwords)}: {report.with_hotword}")
+    typer.echo(f"  recovered without boosting: {report.recovered_plain}   with boosting: {report.recovered_boosted}")
+    typer.echo(f"utterances without: {report.without_hotword}, changed by boosting: {report.changed_without}")
+    typer.echo(f"WER {100 * report.wer_plain:.2f}% -> {100 * report.wer_boosted:.2f}%")
+    if json_:
+        emit_json(asdict(report))

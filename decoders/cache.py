@@ -1,0 +1,495 @@
+"""`decode cache`: run a CTC acoustic model over an audio source once and keep its log-probs in a logits store.
+
+    cache_logits("facebook/wav2vec2-large-960h", "LibriSpeech/test-clean", Path("stores/test-clean"), device="cuda")
+
+How it batches. Utterances are sorted longest first (ties by id) and cut into batches of `batch_size`; each
+utterance goes through the feature extractor on its own (so its normalisation sees only its own samples), then the
+batch is zero-padded. The attention mask is passed only when the feature extractor asks for one
+(`return_attention_mask`, e.g. wav2vec2-large-960h / lv60, `feat_extract_norm="layer"`): then padding changes
+nothing and batched logits equal one-by-one logits. Models without one (wav2vec2-base-960h, `"group"` norm) are fed
+zero-padded input as they expect, but their group norm and self-attention see the padding, so batched logits differ
+from unbatched ones for every utterance but the longest of its batch; `--batch-size 1` gives the unbatched logits.
+Each utterance keeps exactly `model._get_feat_extract_output_lengths(samples)` frames; logits are up-cast to float32
+before the log-softmax.
+
+How it resumes. The store is written with `StoreWriter`, which commits shards as it goes (here at least every
+FLUSH_EVERY_BATCHES batches or FLUSH_EVERY_SECONDS seconds) and leaves a store that reads as incomplete until the end.
+Rerunning the same command resumes: the batches are planned over the whole source exactly as before, batches whose
+utterances are all committed are skipped, and a batch committed only in part is recomputed whole (so even a model
+without attention mask gives the same logits as an uninterrupted run) with only its missing utterances written.
+`cache-run.json` beside the store's files records the options while it is incomplete, so that a rerun with another
+model or source is refused instead of mixed in.
+
+Bad input. A transcript line without audio, an audio file without a transcript line, an unreadable audio file or one
+too short for a single frame is skipped: listed on stderr, in the report and in the store's provenance. The run goes
+on. Audio at another rate than the model's is resampled (scipy polyphase, noted once); multi-channel audio is averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from decoders.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, Skipped, open_audio_source, resample
+from decoders.errors import LabError, StoreError, VocabularyError
+from decoders.store import PENDING_FILE, STORE_FILE, StoreWriter
+from decoders.store import DTYPES as STORE_DTYPES
+from decoders.vocabulary import BLANK_NAMES, Vocabulary
+
+COMPUTE_DTYPES = ("float32", "float16", "bfloat16")
+FLUSH_EVERY_BATCHES = 8
+FLUSH_EVERY_SECONDS = 60.0
+SHARD_FRAMES = 500_000
+RUN_FILE = "cache-run.json"
+MAX_LISTED = 20  # skipped inputs printed one per line; the report and provenance hold them all
+
+
+class CacheError(LabError):
+    """A model that cannot be loaded or used for caching, or options that do not fit together."""
+
+
+@dataclass(frozen=True)
+class CacheReport:
+    """What one `cache_logits` call did. `written` and `audio_seconds` count this run only (not resumed work)."""
+
+    store: Path
+    utterances: int  # in the finished store, resumed ones included
+    written: int
+    resumed: int
+    skipped: tuple[Skipped, ...]
+    audio_seconds: float
+    wall_seconds: float  # the whole call: listing audio, loading the model, caching, finishing the store
+    compute_seconds: float  # the caching loop: reading audio, the model, writing shards
+    throughput: float  # audio seconds per second of the caching loop
+    fingerprint: str
+
+    def summary(self) -> str:
+        lines = [
+            f"cached   {self.written} utterances, {self.audio_seconds / 60:.1f} min of audio, in "
+            f"{self.compute_seconds:.1f} s: {self.throughput:.1f} audio seconds per second",
+            f"resumed  {self.resumed} utterances from an interrupted run" if self.resumed else None,
+            f"skipped  {len(self.skipped)} inputs (listed above)" if self.skipped else None,
+            f"store    {self.store}: {self.utterances} utterances, fingerprint {self.fingerprint[:12]} "
+            f"({self.wall_seconds:.1f} s in all)",
+        ]
+        return "\n".join(line for line in lines if line)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["store"] = str(self.store)
+        data["skipped"] = [asdict(s) for s in self.skipped]
+        return data
+
+
+@dataclass(frozen=True)
+class AcousticModel:
+    """A Hugging Face CTC model with its feature extractor and the store conventions derived from it."""
+
+    name: str
+    model: Any
+    feature_extractor: Any
+    vocabulary: Vocabulary
+    sampling_rate: int
+    frames_per_second: float
+    uses_attention_mask: bool
+    device: Any
+    dtype: Any
+    commit: str | None = None
+
+    def frames(self, samples: Sequence[int]) -> list[int]:
+        """Output frames for inputs of these lengths (in samples at `sampling_rate`), as the model computes them."""
+        import torch
+
+        lengths = self.model._get_feat_extract_output_lengths(torch.tensor(list(samples), dtype=torch.long))
+        return [int(n) for n in lengths]
+
+    def log_probs(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """One padded batch through the model: a float32 [frames, V] log-softmax per waveform, cut to its length."""
+        import torch
+
+        extractor = self.feature_extractor
+        features = [
+            np.asarray(extractor(w, sampling_rate=self.sampling_rate, return_tensors="np")["input_values"][0],
+                       dtype=np.float32)
+            for w in waveforms
+        ]
+        lengths = [f.shape[0] for f in features]
+        batch = np.full((len(features), max(lengths)), float(extractor.padding_value), dtype=np.float32)
+        mask = np.zeros(batch.shape, dtype=np.int64)
+        for row, feature in enumerate(features):
+            batch[row, : feature.shape[0]] = feature
+            mask[row, : feature.shape[0]] = 1
+        inputs = torch.from_numpy(batch).to(device=self.device, dtype=self.dtype)
+        extra = {"attention_mask": torch.from_numpy(mask).to(self.device)} if self.uses_attention_mask else {}
+        with torch.inference_mode():
+            logits = self.model(inputs, **extra).logits
+            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+        frames = self.frames(lengths)
+        if max(frames) > logp.shape[1]:
+            raise CacheError(f"{self.name} returned {logp.shape[1]} frames for a batch that should give {max(frames)}")
+        return [logp[row, :n] for row, n in enumerate(frames)]
+
+
+@dataclass(frozen=True)
+class _Item:
+    entry: AudioEntry
+    info: AudioInfo
+    samples: int  # at the model's rate
+    frames: int
+
+
+def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32") -> AcousticModel:
+    """Load MODEL (a hub id or a local `save_pretrained` folder) with AutoModelForCTC and its processor."""
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModelForCTC, AutoProcessor, AutoTokenizer
+
+    torch_device = _torch_device(device)
+    if dtype not in COMPUTE_DTYPES:
+        raise CacheError(f"--dtype must be one of {COMPUTE_DTYPES}, not {dtype!r}")
+    torch_dtype = getattr(torch, dtype)
+    where = Path(model)
+    if where.exists() and not where.is_dir():
+        raise CacheError(f"model {model} is a file; give a model folder (from save_pretrained) or a hub id")
+    if not where.exists() and where.parent != Path(".") and where.parent.is_dir():
+        raise CacheError(f"model folder {model} does not exist")
+    hint = "" if where.is_dir() else " (not a local folder, so it was looked up on the Hugging Face hub)"
+
+    extractor = tokenizer = None
+    try:
+        processor = AutoProcessor.from_pretrained(model)
+        extractor = getattr(processor, "feature_extractor", None)
+        tokenizer = getattr(processor, "tokenizer", None)
+    except Exception:  # some checkpoints save the two halves without a processor config
+        pass
+    try:
+        extractor = extractor or AutoFeatureExtractor.from_pretrained(model)
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
+        network = AutoModelForCTC.from_pretrained(model)
+    except Exception as exc:
+        raise CacheError(f"cannot load CTC model {model}{hint}: {_one_line(exc)}") from exc
+
+    if getattr(network, "main_input_name", "input_values") != "input_values" or not hasattr(
+        network, "_get_feat_extract_output_lengths"
+    ):
+        raise CacheError(f"{model} ({type(network).__name__}) does not take raw waveforms (input_values); "
+                         "only wav2vec2-style CTC models are supported")
+    if not hasattr(extractor, "sampling_rate"):
+        raise CacheError(f"{model}: its feature extractor {type(extractor).__name__} has no sampling rate")
+    columns = _output_columns(network)
+    vocabulary = vocabulary_from_tokenizer(tokenizer, columns, model)
+    sampling_rate = int(extractor.sampling_rate)
+    network = network.to(device=torch_device, dtype=torch_dtype).eval()
+    return AcousticModel(
+        name=model,
+        model=network,
+        feature_extractor=extractor,
+        vocabulary=vocabulary,
+        sampling_rate=sampling_rate,
+        frames_per_second=sampling_rate / _hop_samples(network.config, model),
+        uses_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
+        device=torch_device,
+        dtype=torch_dtype,
+        commit=getattr(network.config, "_commit_hash", None),
+    )
+
+
+def vocabulary_from_tokenizer(tokenizer: Any, columns: int, model: str = "the model") -> Vocabulary:
+    """The store vocabulary of a model with `columns` outputs: its tokenizer's labels, the pad token as the blank.
+
+    Tokens with ids past the model's outputs (special tokens a tokenizer added later) are not columns and are dropped.
+    """
+    if tokenizer is None:
+        raise VocabularyError(f"{model} has no tokenizer, so its output labels are unknown")
+    vocab = {token: int(i) for token, i in tokenizer.get_vocab().items() if int(i) < columns}
+    ids = sorted(vocab.values())
+    if ids != list(range(columns)):
+        raise VocabularyError(
+            f"{model}: its tokenizer names {len(set(ids))} of the model's {columns} output columns; "
+            f"labels must cover ids 0..{columns - 1} exactly"
+        )
+    labels = [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])]
+    pad = getattr(tokenizer, "pad_token_id", None)
+    delimiter_token = getattr(tokenizer, "word_delimiter_token", None)
+    delimiter: int | None | str = vocab.get(delimiter_token, "auto") if delimiter_token else "auto"
+    if pad is not None and 0 <= int(pad) < columns:
+        return Vocabulary.from_labels(labels, blank=int(pad), delimiter=delimiter)
+    try:
+        return Vocabulary.from_labels(labels, delimiter=delimiter)
+    except VocabularyError:
+        why = ("has no pad token" if pad is None else
+               f"has pad token {tokenizer.pad_token!r} at id {pad}, which is not one of the model's {columns} outputs")
+        names = ", ".join(n for n in BLANK_NAMES if n)
+        raise VocabularyError(
+            f"{model} has no CTC blank: its tokenizer {why}, and none of its {columns} output labels is named "
+            f"{names}. A CTC model's vocab.json must hold the blank (the pad token, '<pad>' at id 0 in wav2vec2)."
+        ) from None
+
+
+def cache_logits(
+    model: str,
+    audio: str | Path,
+    out: Path,
+    batch_size: int = 8,
+    device: str = "cpu",
+    dtype: str = "float32",
+    store_dtype: str = "float32",
+    limit: int | None = None,
+    split: str | None = None,
+    config: str | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> CacheReport:
+    """Cache MODEL's log-probs of every utterance of AUDIO in a logits store at OUT (resuming one left unfinished).
+
+    `split` and `config` are for data sets (`config` is the data set configuration, like NAME:CONFIG); `limit` keeps
+    the first N utterances in id order; `overwrite` starts over even if OUT holds a store, complete or not.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    if batch_size < 1:
+        raise CacheError(f"--batch-size must be at least 1, not {batch_size}")
+    if limit is not None and limit < 1:
+        raise CacheError(f"--limit must be at least 1, not {limit}")
+    if dtype not in COMPUTE_DTYPES:
+        raise CacheError(f"--dtype must be one of {COMPUTE_DTYPES}, not {dtype!r}")
+    if store_dtype not in STORE_DTYPES:
+        raise CacheError(f"--store-dtype must be one of {STORE_DTYPES}, not {store_dtype!r}")
+    if overwrite and (out / PENDING_FILE).is_file() and not (out / STORE_FILE).exists():
+        shutil.rmtree(out)  # an interrupted store: starting over means dropping what it committed
+    if (out / STORE_FILE).exists() and not overwrite:
+        raise StoreError(f"{out} already holds a complete store; delete it or pass overwrite (--force)")
+    settings = {"model": str(model), "audio": str(audio), "split": split, "config": config, "dtype": dtype,
+                "batch_size": batch_size, "limit": limit}
+    _check_interrupted_run(out, settings)
+
+    source = open_audio_source(audio, split=split, config=config)
+    acoustic = load_acoustic_model(model, device, dtype)
+    skipped: list[Skipped] = list(source.problems)
+    entries = source.entries[:limit] if limit is not None else source.entries
+    items = _probe(source, entries, acoustic, skipped)
+    _note_conversions(items, acoustic.sampling_rate)
+    _print_skipped(skipped)
+    if not acoustic.uses_attention_mask and batch_size > 1:
+        _say(f"note     {model}'s feature extractor takes no attention mask (like wav2vec2-base-960h): batches are "
+             "zero-padded as it expects, so an utterance's logits depend slightly on its batch mates; "
+             "--batch-size 1 gives unbatched logits")
+    if not items:
+        raise CacheError(f"nothing to cache in {audio}: all {len(skipped)} inputs were skipped (listed above)")
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+
+    import torch
+    import transformers
+
+    provenance = {
+        "tool": "decode cache",
+        "model": str(model),
+        "model_commit": acoustic.commit,
+        "audio": str(audio),
+        "audio_source": source.description,
+        "split": split,
+        "config": config,
+        "limit": limit,
+        "dtype": dtype,
+        "batch_size": batch_size,
+        "device": str(acoustic.device),
+        "padding": "attention_mask" if acoustic.uses_attention_mask else "zeros",
+        "sampling_rate": acoustic.sampling_rate,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+    }
+    writer = StoreWriter(out, acoustic.vocabulary, acoustic.frames_per_second, provenance, dtype=store_dtype,
+                         shard_frames=SHARD_FRAMES, overwrite=overwrite)
+    written, audio_seconds, loop_seconds = 0, 0.0, 0.0
+    with writer:
+        done = writer.done_ids
+        stray = done - {item.entry.id for item in items}
+        if stray:
+            raise StoreError(
+                f"the interrupted store at {out} holds {len(stray)} utterance(s) this run would not write "
+                f"(e.g. {sorted(stray)[0]!r}): it was started with another --audio or --limit; rerun that command, "
+                "delete the store, or pass --force to start over"
+            )
+        _write_run_file(out, settings)
+        todo = [batch for batch in batches if any(item.entry.id not in done for item in batch)]
+        loop_started = time.perf_counter()
+        with _bar(sum(len(b) for b in todo), progress) as bar, ThreadPoolExecutor(1) as reader:
+            last_flush, since_flush = time.perf_counter(), 0
+            upcoming = reader.submit(_read_batch, source, todo[0], acoustic.sampling_rate) if todo else None
+            for index in range(len(todo)):
+                ready, failed = upcoming.result()
+                upcoming = (reader.submit(_read_batch, source, todo[index + 1], acoustic.sampling_rate)
+                            if index + 1 < len(todo) else None)
+                for problem in failed:
+                    skipped.append(problem)
+                    _say(f"skipped  {problem}", bar)
+                if ready:
+                    log_probs = _forward(acoustic, [waveform for _, waveform in ready])
+                    for (item, waveform), array in zip(ready, log_probs):
+                        if item.entry.id in done:
+                            continue  # committed by the interrupted run this one resumes
+                        writer.add(item.entry.id, array, item.entry.reference)
+                        written += 1
+                        audio_seconds += waveform.shape[0] / acoustic.sampling_rate
+                since_flush += 1
+                if since_flush >= FLUSH_EVERY_BATCHES or time.perf_counter() - last_flush >= FLUSH_EVERY_SECONDS:
+                    writer.flush()
+                    last_flush, since_flush = time.perf_counter(), 0
+                bar.update(len(todo[index]))
+                elapsed = time.perf_counter() - loop_started
+                bar.set_postfix_str(f"{audio_seconds / elapsed:.1f} audio s/s" if elapsed > 0 else "", refresh=False)
+        loop_seconds = time.perf_counter() - loop_started
+        writer.provenance["skipped"] = [asdict(s) for s in skipped]
+        writer.provenance["resampled"] = sum(1 for it in items if it.info.sample_rate != acoustic.sampling_rate)
+    (out / RUN_FILE).unlink(missing_ok=True)
+    store = writer.store
+    return CacheReport(
+        store=out,
+        utterances=len(store),
+        written=written,
+        resumed=writer.resumed,
+        skipped=tuple(skipped),
+        audio_seconds=audio_seconds,
+        wall_seconds=time.perf_counter() - started,
+        compute_seconds=loop_seconds,
+        throughput=audio_seconds / loop_seconds if loop_seconds > 0 else 0.0,
+        fingerprint=store.fingerprint,
+    )
+
+
+def _forward(acoustic: AcousticModel, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+    """The model call of one batch (a seam for tests that simulate an interruption)."""
+    return acoustic.log_probs(waveforms)
+
+
+def _probe(source: AudioSource, entries: Sequence[AudioEntry], acoustic: AcousticModel,
+           skipped: list[Skipped]) -> list[_Item]:
+    """Read each file's header: its length at the model's rate and its frame count. Longest first, ties by id."""
+    probed: list[tuple[AudioEntry, AudioInfo, int]] = []
+    for entry in entries:
+        try:
+            info = source.info(entry)
+        except AudioReadError as exc:
+            skipped.append(Skipped(entry.origin, str(exc)))
+            continue
+        probed.append((entry, info, info.samples_at(acoustic.sampling_rate)))
+    frames = acoustic.frames([samples for _, _, samples in probed]) if probed else []
+    items = []
+    for (entry, info, samples), count in zip(probed, frames):
+        if count < 1:
+            skipped.append(Skipped(entry.origin, f"too short for one frame ({info.seconds * 1000:.0f} ms)"))
+        else:
+            items.append(_Item(entry, info, samples, count))
+    return sorted(items, key=lambda item: (-item.samples, item.entry.id))
+
+
+def _read_batch(source: AudioSource, batch: Sequence[_Item], rate: int) -> tuple[list, list[Skipped]]:
+    """Waveforms of one batch at the model's rate, and the utterances that could not be read."""
+    ready, failed = [], []
+    for item in batch:
+        try:
+            waveform, found_rate = source.read(item.entry)
+        except AudioReadError as exc:
+            failed.append(Skipped(item.entry.origin, str(exc)))
+            continue
+        ready.append((item, resample(waveform, found_rate, rate)))
+    return ready, failed
+
+
+def _check_interrupted_run(out: Path, settings: dict) -> None:
+    run_file = out / RUN_FILE
+    if not (out / PENDING_FILE).is_file() or not run_file.is_file():
+        return
+    try:
+        before = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    differ = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
+    if differ:
+        listed = ", ".join(f"{k}: {old!r} then, {new!r} now" for k, (old, new) in differ.items())
+        raise StoreError(
+            f"{out} holds an interrupted cache run with other options ({listed}); rerun it with the same options "
+            "to resume, or pass --force (or delete it) to start over"
+        )
+
+
+def _write_run_file(out: Path, settings: dict) -> None:
+    tmp = out / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
+    tmp.replace(out / RUN_FILE)
+
+
+def _note_conversions(items: Sequence[_Item], rate: int) -> None:
+    rates = sorted({item.info.sample_rate for item in items if item.info.sample_rate != rate})
+    if rates:
+        count = sum(1 for item in items if item.info.sample_rate != rate)
+        _say(f"note     {count} of {len(items)} audio files are at {', '.join(f'{r} Hz' for r in rates)}; "
+             f"resampling them to the model's {rate} Hz")
+    stereo = sum(1 for item in items if item.info.channels > 1)
+    if stereo:
+        _say(f"note     {stereo} audio files have several channels; averaging them to mono")
+
+
+def _print_skipped(skipped: Sequence[Skipped]) -> None:
+    for problem in skipped[:MAX_LISTED]:
+        _say(f"skipped  {problem}")
+    if len(skipped) > MAX_LISTED:
+        _say(f"skipped  ... and {len(skipped) - MAX_LISTED} more (all listed in the report and store provenance)")
+
+
+def _say(message: str, bar: Any = None) -> None:
+    if bar is not None and not getattr(bar, "disable", True):
+        bar.write(message, file=sys.stderr)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _bar(total: int, enabled: bool):
+    from experiments.console import progress
+
+    return progress(total, "cache", unit="utt", disable=None if enabled else True)
+
+
+def _torch_device(device: str) -> Any:
+    import torch
+
+    try:
+        torch_device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise CacheError(f"--device {device!r} is not a torch device (use cpu or cuda)") from exc
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise CacheError(f"--device {device}: torch sees no CUDA GPU here (torch {torch.__version__}, {build})")
+    return torch_device
+
+
+def _output_columns(network: Any) -> int:
+    head = getattr(network, "lm_head", None)
+    columns = getattr(head, "out_features", None) or getattr(network.config, "vocab_size", None)
+    if not columns:
+        raise CacheError(f"cannot tell how many labels {type(network).__name__} outputs")
+    return int(columns)
+
+
+def _hop_samples(config: Any, model: str) -> int:
+    """Input samples per output frame: the product of the conv strides (and of the adapter's, if any)."""
+    strides = getattr(config, "conv_stride", None)
+    if not strides:
+        raise CacheError(f"{model}: its config has no conv_stride, so its frames per second are unknown")
+    hop = math.prod(int(s) for s in strides)
+    if getattr(config, "add_adapter", False):
+        hop *= int(config.adapter_stride) ** int(config.num_adapter_layers)
+    return hop
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:400] + " ..."
