@@ -22,12 +22,15 @@ debian:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): requirements.lock pyproject.toml
+NATIVE_SOURCES := $(wildcard decoders/native/*.cpp decoders/native/*.hpp) decoders/native/CMakeLists.txt
+
+$(STAMP): requirements.lock pyproject.toml $(NATIVE_SOURCES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m decoders.native
 	$(PY) -m pip check
 	$(PY) -m lm tools
 	touch $(STAMP)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from decoders.logprobs import check_logprobs
 from decoders.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
+    from decoders.store import LogitsStore
     from lm.model import LanguageModelCache
 
 
@@ -50,6 +51,18 @@ class Decoder(abc.ABC):
 
     def decode_batch(self, batch: Sequence[np.ndarray]) -> list[Hypothesis]:
         return [self.decode(logprobs, where=f"batch item {i}") for i, logprobs in enumerate(batch)]
+
+    def decode_store(
+        self, store: "LogitsStore", on_progress: Callable[[int], None] | None = None
+    ) -> list[Hypothesis]:
+        """Every utterance of a store, in store order. Decoders that can do better than one at a time override this
+        (greedy works a whole shard at once, fastbeam spreads utterances over threads)."""
+        hypotheses = []
+        for utt, logprobs in store:
+            hypotheses.append(self.decode(logprobs, where=f"utterance {utt.id!r} of {store.path}"))
+            if on_progress:
+                on_progress(1)
+        return hypotheses
 
     @abc.abstractmethod
     def _decode(self, logprobs: np.ndarray) -> Hypothesis: ...

@@ -118,6 +118,11 @@ class LogitsStore:
             key = self._index[key]
         return self._slice(self.utterances[key])
 
+    def by_shard(self) -> Iterator[tuple[np.ndarray, list[Utterance]]]:
+        """Each shard's whole [frames, V] array with its utterances, for decoders that work a shard at a time."""
+        for n, shard in enumerate(self._shards):
+            yield shard, [utt for utt in self.utterances if utt.shard == n]
+
     def _slice(self, utt: Utterance) -> np.ndarray:
         return self._shards[utt.shard][utt.offset : utt.offset + utt.frames]
 

@@ -89,6 +89,7 @@ def hotwords(
     decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
     alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
+    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
     hotword_weight: Annotated[float, typer.Option(help="Boost per hotword.")] = 10.0,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
@@ -98,7 +99,7 @@ def hotwords(
     from experiments.hotwords import hotword_report
 
     opened = LogitsStore.open(store)
-    config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta))
+    config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta, beam_prune_logp=beam_prune_logp))
     report = hotword_report(opened, config, hotword, hotword_weight)
     typer.echo(f"utterances with the hotword(s) {', '.join(report.hotwords)}: {report.with_hotword}")
     typer.echo(f"  recovered without boosting: {report.recovered_plain}   with boosting: {report.recovered_boosted}")

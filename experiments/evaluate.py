@@ -61,12 +61,8 @@ def evaluate(
     store: LogitsStore, decoder: Decoder, on_progress: Callable[[int], None] | None = None
 ) -> Evaluation:
     """Decode every utterance of `store` with `decoder`; `on_progress(n)` is called after each utterance."""
-    hypotheses = []
     start = time.perf_counter()
-    for utt, logprobs in store:
-        hypotheses.append(decoder.decode(logprobs, where=f"utterance {utt.id!r} of {store.path}"))
-        if on_progress:
-            on_progress(1)
+    hypotheses = decoder.decode_store(store, on_progress)
     seconds = time.perf_counter() - start
     references = store.references
     has_refs = any(r is not None for r in references)

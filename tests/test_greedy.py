@@ -64,3 +64,18 @@ def test_config_digest_ignores_order():
     assert a == b and a.digest() == b.digest() and hash(a) == hash(b)
     assert a.replace(alpha=0.7).get("alpha") == 0.7 and a.get("alpha") == 0.5
     assert DecoderConfig.from_dict(a.to_dict()) == a
+
+
+def test_whole_store_path_equals_one_at_a_time(tmp_path, vocab, greedy):
+    from decoders.store import StoreWriter
+    from decoders.synth import SynthSettings, synthesize_all
+
+    pairs = list(synthesize_all(["THE CAT SAT", "A DOG", "ALL'S WELL", "HE SAW"], vocab, seed=2,
+                                settings=SynthSettings(difficulty=3)))
+    with StoreWriter(tmp_path / "s", vocab, 50.0, shard_frames=150) as writer:  # several shards
+        for i, (_, array) in enumerate(pairs):
+            writer.add(f"u{i}", array)
+            writer.add(f"empty{i}", np.zeros((0, vocab.size), np.float32))
+    store = writer.store
+    assert len({u.shard for u in store.utterances}) > 1
+    assert greedy.decode_store(store) == [greedy.decode(a) for _, a in store]

@@ -1,0 +1,236 @@
+"""`fastbeam`: pyctcdecode's beam search in C++ (decoders/native), same outputs, an order of magnitude faster.
+
+Same parameters as `beam` (BEAM_DEFAULTS) and, on the same input, the same text, scores and word frames: the C++ code
+reproduces pyctcdecode 0.5.0's algorithm step by step for character (non-BPE) vocabularies, including its tie order.
+It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache and shared by every fastbeam
+decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from decoders.base import Decoder
+from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, warn_about_unknown_hotwords
+from decoders.config import DecoderConfig
+from decoders.errors import DecoderConfigError
+from decoders.hypothesis import EMPTY, Hypothesis, WordSpan
+from decoders.logprobs import check_logprobs
+from decoders.vocabulary import Vocabulary, normalize_transcript
+from lm.errors import LMError
+from lm.model import LanguageModelCache, LoadedLM, check_alphabet
+
+if TYPE_CHECKING:
+    from decoders.store import LogitsStore
+
+# pyctcdecode clips probabilities at this (MIN_TOKEN_CLIP_P) before the search.
+_MIN_PROBABILITY = 1e-15
+# How pyctcdecode's Alphabet recognises special labels in a regular (character) vocabulary.
+_BLANK_LABEL = re.compile(r"^[<\[]pad[>\]]$", flags=re.IGNORECASE)
+_UNK_LABEL = re.compile(r"^[<\[]unk[>\]]$", flags=re.IGNORECASE)
+_UNK_CHARACTER = "⁇"
+# Utterances handed to the native threads at a time: bounds the memory of preprocessed copies of a long batch and
+# sets how often progress is reported; each chunk ends with its slowest utterance, so not much smaller.
+_CHUNK = 64
+# Attribute of a LanguageModelCache under which the natively loaded LMs are kept (see _native_lm).
+_MEMO_ATTRIBUTE = "_fastbeam_native_lms"
+
+
+def native_module() -> Any:
+    """The compiled extension, decoders/_fastbeam*.so."""
+    try:
+        from decoders import _fastbeam
+    except ImportError as exc:
+        raise DecoderConfigError(
+            f"the fastbeam decoder is not compiled here ({exc}); build it with `python -m decoders.native` "
+            "(`make install` does this)"
+        ) from exc
+    return _fastbeam
+
+
+def search_labels(vocabulary: Vocabulary) -> list[str]:
+    """The labels pyctcdecode's Alphabet.build_alphabet makes of `vocabulary.tokens`, for character vocabularies.
+
+    The blank becomes "", the delimiter " ", <unk> the character "⁇"; <s> and </s> stay multi-character labels that
+    the search spells out like any other (exactly as pyctcdecode does).
+    """
+    labels = list(vocabulary.tokens)
+    if any(label.startswith(("##", "▁")) for label in labels):
+        raise DecoderConfigError("fastbeam supports character vocabularies; this one looks like BPE word pieces "
+                                 "(labels starting with '##' or '▁'); use the `beam` decoder")
+    if len(set(labels)) != len(labels):
+        raise DecoderConfigError("the decoder labels repeat an entry (two columns emit the same text)")
+    if "|" in labels and " " not in labels:
+        labels[labels.index("|")] = " "
+    labels = ["" if _BLANK_LABEL.match(label) else label for label in labels]
+    if "_" in labels and "" not in labels:
+        labels[labels.index("_")] = ""
+    if "" not in labels:
+        raise DecoderConfigError("the vocabulary has no CTC blank column")
+    labels = [_UNK_CHARACTER if _UNK_LABEL.match(label) else label for label in labels]
+    for label in labels:
+        if label != " " and any(c.isspace() for c in label):
+            raise DecoderConfigError(f"label {label!r} contains whitespace; only the word delimiter may")
+    return labels
+
+
+def hotword_unigrams(hotwords: Sequence[str]) -> list[str]:
+    """pyctcdecode scores hotword phrases word by word: each word of each phrase is a hotword on its own."""
+    return [word for phrase in hotwords if phrase.strip() for word in phrase.strip().split()]
+
+
+def search_input(logprobs: np.ndarray) -> np.ndarray:
+    """The array pyctcdecode's decode_beams actually searches, computed with the same numpy operations.
+
+    Rows that average to probability-sum 1 are taken as probabilities and logged; anything else is log-softmaxed
+    (max-shifted). Both are clipped at log(1e-15). Same dtype and same operations give the same bits, which matters:
+    the search compares and sums these values, and equal-score ties decide between beams.
+    """
+    if math.isclose(logprobs.sum(axis=1).mean(), 1):
+        out = np.log(np.clip(logprobs, _MIN_PROBABILITY, 1))
+    else:
+        peak = np.amax(logprobs, axis=1, keepdims=True)
+        peak[~np.isfinite(peak)] = 0
+        shifted = logprobs - peak
+        with np.errstate(divide="ignore"):
+            norm = np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        out = np.clip(shifted - norm, np.log(_MIN_PROBABILITY), 0)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _native_lm(lms: LanguageModelCache, loaded: LoadedLM) -> Any:
+    """The native KenLM model for `loaded`, loaded once per cache object.
+
+    Kept on the cache object itself, so that its lifetime is the cache's (no module-level state), and weakly keyed
+    by the LoadedLM so that it goes when the cache drops that model (clear(), or a rebuilt file).
+    """
+    memo = getattr(lms, _MEMO_ATTRIBUTE, None)
+    if memo is None:
+        memo = weakref.WeakKeyDictionary()
+        try:
+            setattr(lms, _MEMO_ATTRIBUTE, memo)
+        except AttributeError:  # a cache type that takes no attributes: load per decoder instead
+            pass
+    native = memo.get(loaded)
+    if native is None:
+        try:
+            native = native_module().LanguageModel(str(loaded.path), list(loaded.unigrams))
+        except RuntimeError as exc:
+            raise LMError(f"the fastbeam decoder cannot load {loaded.path} ({exc}), although the kenlm module "
+                          "could; rebuild the decoder with `python -m decoders.native --force`.") from exc
+        memo[loaded] = native
+    return native
+
+
+def _hypothesis(result: tuple) -> Hypothesis:
+    text, acoustic, total, words = result
+    return Hypothesis(
+        text=normalize_transcript(text),
+        score=float(total),
+        acoustic_score=float(acoustic),
+        lm_score=float(total - acoustic),
+        words=tuple(WordSpan(word, int(start), int(end)) for word, start, end in words),
+    )
+
+
+def _available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class FastBeamDecoder(Decoder):
+    """`fastbeam`: the `beam` decoder's search (pyctcdecode 0.5.0 semantics) compiled; `decode_batch` uses threads."""
+
+    name = "fastbeam"
+    defaults = BEAM_DEFAULTS
+
+    def __init__(
+        self,
+        config: DecoderConfig,
+        vocabulary: Vocabulary,
+        lms: LanguageModelCache | None = None,
+        _shared_lm: Any = None,
+    ) -> None:
+        super().__init__(config, vocabulary)
+        check_beam_params(self.config)
+        native = native_module()
+        self._lms = lms if lms is not None else LanguageModelCache()
+        alphabet = native.Alphabet(search_labels(vocabulary))  # before loading the LM: a BPE vocabulary fails fast
+        hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
+        self._lm = _shared_lm if _shared_lm is not None else self._load_lm(hotwords)
+        params = native.SearchParams(
+            beam_width=int(self.param("beam_width")),
+            beam_prune_logp=float(self.param("beam_prune_logp")),
+            token_min_logp=float(self.param("token_min_logp")),
+            alpha=float(self.param("alpha")),
+            beta=float(self.param("beta")),
+            unk_score_offset=float(self.param("unk_score_offset")),
+            lm_score_boundary=bool(self.param("lm_score_boundary")),
+            hotword_weight=float(self.param("hotword_weight")),
+        )
+        self._search = native.Search(alphabet, self._lm, native.Hotwords(hotword_unigrams(hotwords)), params)
+
+    def _load_lm(self, hotwords: list[str]) -> Any:
+        if self.param("lm") is None:
+            return None
+        # The same loading, unigram list, checks and warnings as the `beam` decoder, so that errors read the same.
+        loaded = self._lms.get(self.param("lm"), self.param("unigrams"))
+        check_alphabet(loaded.unigrams, self.vocabulary.characters)
+        warn_about_unknown_hotwords(hotwords, loaded.model, float(self.param("beam_prune_logp")))
+        return _native_lm(self._lms, loaded)
+
+    def reconfigure(self, **params: Any) -> "FastBeamDecoder":
+        """The same decoder with new parameters; unless the LM itself changes, the loaded native LM is reused."""
+        config = self.config.replace(**params)
+        same_lm = not {"lm", "unigrams"} & set(params)
+        return FastBeamDecoder(config, self.vocabulary, self._lms, _shared_lm=self._lm if same_lm else None)
+
+    def _decode(self, logprobs: np.ndarray) -> Hypothesis:
+        return _hypothesis(self._search.decode(search_input(logprobs)))
+
+    def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
+        """Decode many utterances on `threads` native threads (default: the cores this process may use).
+
+        Results are in input order and identical to decoding one by one.
+        """
+        return self._decode_many(((f"batch item {i}", x) for i, x in enumerate(batch)), threads)
+
+    def decode_store(
+        self, store: "LogitsStore", on_progress: Callable[[int], None] | None = None, threads: int | None = None
+    ) -> list[Hypothesis]:
+        """Every utterance of a store, in store order, decoded like decode_batch."""
+        return self._decode_many(((f"utterance {u.id!r} of {store.path}", x) for u, x in store), threads, on_progress)
+
+    def _decode_many(
+        self,
+        items: Iterable[tuple[str, np.ndarray]],
+        threads: int | None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[Hypothesis]:
+        """(where, log-probs) pairs -> hypotheses, a chunk at a time: checked and preprocessed here with the GIL,
+        then searched on native threads without it."""
+        threads = _available_cores() if threads is None else int(threads)
+        if threads < 1:
+            raise DecoderConfigError(f"threads must be >= 1, got {threads}")
+        results: list[Hypothesis] = []
+        iterator = iter(items)
+        while chunk := list(itertools.islice(iterator, _CHUNK)):
+            hypotheses = [EMPTY] * len(chunk)  # an utterance of 0 frames stays EMPTY, as in Decoder.decode
+            positions, arrays = [], []
+            for i, (where, logprobs) in enumerate(chunk):
+                logprobs = check_logprobs(logprobs, self.vocabulary.size, where)
+                if logprobs.shape[0]:
+                    positions.append(i)
+                    arrays.append(search_input(np.asarray(logprobs, dtype=np.float32)))
+            for i, result in zip(positions, self._search.decode_batch(arrays, threads=threads)):
+                hypotheses[i] = _hypothesis(result)
+            results += hypotheses
+            if on_progress:
+                on_progress(len(chunk))
+        return results

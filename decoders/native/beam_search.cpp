@@ -1,0 +1,357 @@
+#include "beam_search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "utf8.hpp"
+
+namespace fastbeam {
+namespace {
+
+// KenLM scores are log10, beam scores natural log: pyctcdecode's LOG_BASE_CHANGE_FACTOR, computed the same way.
+const double kLogBaseChange = 1.0 / std::log10(M_E);
+// pyctcdecode's AVG_TOKEN_LEN: an unknown partial word longer than this gets a proportionally larger penalty.
+constexpr int kAvgTokenLength = 6;
+
+// log(exp(a) + exp(b)), written exactly as pyctcdecode's _sum_log_scores so merged scores are bit-identical.
+inline double log_add(double a, double b) {
+  return a >= b ? a + std::log(1 + std::exp(b - a)) : b + std::log(1 + std::exp(a - b));
+}
+
+}  // namespace
+
+Alphabet::Alphabet(const std::vector<std::string>& labels) {
+  std::unordered_map<std::string, int32_t> ids;
+  tokens_.reserve(labels.size());
+  for (const std::string& label : labels) {
+    Token token;
+    token.kind = label.empty() ? kBlank : label == " " ? kSpace : kChar;
+    token.id = ids.emplace(label, static_cast<int32_t>(ids.size())).first->second;
+    token.text = utf8_decode(label);
+    tokens_.push_back(std::move(token));
+  }
+}
+
+Hotwords::Hotwords(const std::vector<std::string>& words) {
+  std::vector<std::vector<uint32_t>> decoded;
+  for (const std::string& word : words)
+    if (!word.empty()) decoded.push_back(utf8_decode(word));
+  trie_ = CharTrie(decoded);
+}
+
+BeamSearch::BeamSearch(const Alphabet& alphabet, const LanguageModel* lm, const Hotwords& hotwords,
+                       const SearchParams& params)
+    : alphabet_(alphabet), lm_(lm), hot_(hotwords.trie()), params_(params) {
+  beams_.reserve(params.beam_width);
+}
+
+double BeamSearch::partial_score(const WordNode& node) const {
+  // A prefix of some hotword: pyctcdecode's HotwordScorer.score_partial_token, which replaces the LM's partial score.
+  if (node.hotword >= 0) return params_.hotword_weight * node.length / hot_.shortest(node.hotword);
+  if (lm_ == nullptr) return 0.0;
+  // LanguageModel.score_partial_token: a penalty when no unigram starts this way, larger for long fragments.
+  double unknown = params_.unk_score_offset * (node.unigram < 0 ? 1 : 0);
+  if (node.length > kAvgTokenLength) unknown = unknown * node.length / kAvgTokenLength;
+  return unknown;
+}
+
+void BeamSearch::reset() {
+  words_.clear();
+  texts_.clear();
+  links_.clear();
+  text_children_.clear();
+  step_cache_.assign(kStepCacheSize, Step{-1, -1, -1, 0.0});  // node ids restart with every utterance
+
+  WordNode root{};
+  root.parent = -1;
+  root.unigram = lm_ != nullptr ? CharTrie::kRoot : -1;
+  root.hotword = hot_.empty() ? -1 : CharTrie::kRoot;  // "" is in a hotword trie only if the trie has words
+  root.vocab = -1;
+  root.partial = partial_score(root);
+  root.first_child = root.next_sibling = -1;
+  root.child_bits = 0;
+  words_.push_back(root);
+
+  TextNode text{};
+  text.parent = -1;
+  text.scored = true;
+  if (lm_ != nullptr) {
+    if (params_.lm_score_boundary)
+      lm_->begin_sentence(text.state);
+    else
+      lm_->null_context(text.state);
+  }
+  texts_.push_back(text);
+
+  beams_.clear();
+  beams_.push_back(Beam{0, 0, -1, -1, -1, -1, 0.0, 0.0, text_score(0), words_[0].partial});
+}
+
+int BeamSearch::word_child(int node, uint32_t cp) {
+  const uint64_t bit = uint64_t(1) << (cp & 63);
+  if (words_[node].child_bits & bit) {
+    for (int32_t kid = words_[node].first_child; kid >= 0; kid = words_[kid].next_sibling)
+      if (words_[kid].last == cp) return kid;
+  }
+  const int32_t id = static_cast<int32_t>(words_.size());
+  WordNode& parent = words_[node];
+  WordNode child;
+  child.parent = node;
+  child.length = parent.length + 1;
+  child.last = cp;
+  child.unigram = lm_ != nullptr ? lm_->unigrams().child(parent.unigram, cp) : -1;
+  child.hotword = hot_.child(parent.hotword, cp);
+  child.vocab = -1;
+  child.partial = partial_score(child);
+  child.first_child = -1;
+  child.next_sibling = parent.first_child;
+  child.child_bits = 0;
+  parent.first_child = id;
+  parent.child_bits |= bit;
+  words_.push_back(child);  // invalidates `parent`
+  return id;
+}
+
+const BeamSearch::Step& BeamSearch::extend_word(int node, int column) {
+  const uint32_t slot = (static_cast<uint32_t>(node) * 2654435761u ^ static_cast<uint32_t>(column)) % kStepCacheSize;
+  Step& cached = step_cache_[slot];
+  if (cached.node == node && cached.column == column) return cached;
+  int child = node;
+  for (uint32_t cp : alphabet_[column].text) child = word_child(child, cp);
+  cached = Step{node, column, child, words_[child].partial};
+  return cached;
+}
+
+int BeamSearch::text_child(int text, int word) {
+  bool inserted;
+  const int32_t id = text_children_.insert(pack(text, uint32_t(word)), static_cast<int32_t>(texts_.size()), inserted);
+  if (!inserted) return id;
+  TextNode child{};
+  child.parent = text;
+  child.word = word;
+  child.hot_count = texts_[text].hot_count + (hot_.terminal(words_[word].hotword) ? 1 : 0);
+  child.scored = false;
+  texts_.push_back(child);
+  return id;
+}
+
+int BeamSearch::push_frames(int list, int start, int end) {
+  links_.push_back(FrameLink{list, start, end});
+  return static_cast<int>(links_.size()) - 1;
+}
+
+std::string BeamSearch::word_string(int word) const {
+  std::vector<uint32_t> cps;
+  for (int node = word; node > 0; node = words_[node].parent) cps.push_back(words_[node].last);
+  std::string out;
+  for (auto it = cps.rbegin(); it != cps.rend(); ++it) utf8_append(out, *it);
+  return out;
+}
+
+lm::WordIndex BeamSearch::vocab_index(int word) {
+  if (words_[word].vocab < 0) words_[word].vocab = lm_->index(word_string(word));
+  return static_cast<lm::WordIndex>(words_[word].vocab);
+}
+
+double BeamSearch::word_score(const LMState& in, int word, bool end_of_sentence, LMState& out) {
+  // pyctcdecode's LanguageModel.score, term by term.
+  const lm::WordIndex index = vocab_index(word);
+  double score = lm_->score(in, index, out);
+  const CharTrie& unigrams = lm_->unigrams();
+  if ((!unigrams.empty() && !unigrams.terminal(words_[word].unigram)) || index == 0)
+    score += params_.unk_score_offset;
+  if (end_of_sentence) {
+    double end = 0.0;
+    if (params_.lm_score_boundary) {
+      LMState after;
+      end = lm_->score(out, lm_->end_sentence(), after);
+    }
+    score = score + end;
+  }
+  return params_.alpha * score * kLogBaseChange + params_.beta;
+}
+
+void BeamSearch::score_text(int text) {
+  TextNode& node = texts_[text];
+  const TextNode& parent = texts_[node.parent];  // always scored: it was the text of a beam one frame earlier
+  const double score = word_score(parent.state, node.word, false, node.state);
+  node.raw_lm = parent.raw_lm + score;
+  node.lm_hw = node.raw_lm + hotword_score(text);
+  node.scored = true;
+}
+
+double BeamSearch::text_score(int text) {
+  if (lm_ == nullptr) return hotword_score(text);
+  if (!texts_[text].scored) score_text(text);
+  return texts_[text].lm_hw;
+}
+
+void BeamSearch::merge(const Beam& beam) {
+  // pyctcdecode's _merge_beams: one entry per (text, unfinished word, last label) at the position of its first
+  // occurrence, probabilities summed in arrival order, frames taken from the latest arrival.
+  bool inserted;
+  const int32_t at =
+      merge_index_.insert(Key3{beam.text, beam.word, beam.last}, static_cast<int32_t>(fresh_.size()), inserted);
+  if (inserted) {
+    fresh_.push_back(beam);
+    return;
+  }
+  Beam& kept = fresh_[at];
+  kept.logit = log_add(kept.logit, beam.logit);
+  kept.frames = beam.frames;
+  kept.part_start = beam.part_start;
+  kept.part_end = beam.part_end;
+}
+
+void BeamSearch::step(int frame, const float* column) {
+  // Candidate labels: those at or above token_min_logp (compared in float32, as numpy does) plus the argmax.
+  const float threshold = static_cast<float>(params_.token_min_logp);
+  const int columns = static_cast<int>(alphabet_.size());
+  above_.clear();
+  int best = 0;
+  for (int c = 0; c < columns; ++c) {
+    if (column[c] >= threshold) above_.push_back(c);
+    if (column[c] > column[best]) best = c;
+  }
+  set_order_.order(above_, best, candidates_);
+
+  fresh_.clear();
+  merge_index_.clear();
+  merge_index_.fit(candidates_.size() * beams_.size());
+  for (int c : candidates_) {
+    const Alphabet::Token& token = alphabet_[c];
+    const double p = column[c];
+    for (size_t i = 0; i < beams_.size(); ++i) {
+      const Beam b = beams_[i];
+      Beam next = b;
+      next.last = token.id;
+      if (token.kind == Alphabet::kBlank || b.last == token.id) {
+        // Blank or a repeat of the last label: same text; a repeat extends the word's frames.
+        if (token.kind != Alphabet::kBlank) next.part_end = frame + 1;
+      } else if (token.kind == Alphabet::kSpace) {
+        // Word delimiter: the unfinished word (if any) joins the text.
+        if (b.word != 0) {
+          next.text = text_child(b.text, b.word);
+          next.frames = push_frames(b.frames, b.part_start, b.part_end);
+          next.text_score = std::numeric_limits<double>::quiet_NaN();  // scored below, once per merged beam
+        }
+        next.word = 0;
+        next.partial = words_[0].partial;
+        next.part_start = next.part_end = -1;
+      } else {
+        const Step& edge = extend_word(b.word, c);
+        next.word = edge.child;
+        next.partial = edge.partial;
+        if (b.part_start < 0) next.part_start = frame;
+        next.part_end = frame + 1;
+      }
+      next.logit = b.logit + p;
+      merge(next);
+    }
+  }
+
+  // pyctcdecode's _get_lm_beams, with the same order of additions.
+  for (Beam& b : fresh_) {
+    if (std::isnan(b.text_score)) b.text_score = text_score(b.text);
+    if (lm_ != nullptr) {
+      double lm_score = b.text_score;
+      if (b.word != 0) lm_score += b.partial;
+      b.score = b.logit + lm_score;
+    } else {
+      b.score = b.logit + b.text_score + b.partial;
+    }
+  }
+  prune();
+}
+
+void BeamSearch::prune() {
+  // Drop beams more than beam_prune_logp below the best, then keep the beam_width best. heapq.nlargest is a stable
+  // sort, so equal scores keep their merge order: ranking by (score, position) breaks ties the same way.
+  double best = -std::numeric_limits<double>::infinity();
+  for (const Beam& b : fresh_) best = std::max(best, b.score);
+  const double threshold = best + params_.beam_prune_logp;
+  ranked_.clear();
+  for (size_t i = 0; i < fresh_.size(); ++i)
+    if (fresh_[i].score >= threshold) ranked_.push_back(Ranked{fresh_[i].score, static_cast<int32_t>(i)});
+  auto better = [](const Ranked& a, const Ranked& b) {
+    return a.score > b.score || (a.score == b.score && a.position < b.position);
+  };
+  const size_t keep = std::min(ranked_.size(), static_cast<size_t>(params_.beam_width));
+  if (keep < ranked_.size()) std::nth_element(ranked_.begin(), ranked_.begin() + keep, ranked_.end(), better);
+  std::sort(ranked_.begin(), ranked_.begin() + keep, better);
+  beams_.clear();
+  for (size_t k = 0; k < keep; ++k) beams_.push_back(fresh_[ranked_[k].position]);
+}
+
+SearchResult BeamSearch::finish() {
+  // The unfinished word becomes the last word; beams that now spell the same text merge, and each gets the LM score
+  // of that last word followed by the end of sentence.
+  std::vector<FinalBeam> finals;
+  finals.reserve(beams_.size());
+  final_index_.clear();
+  for (const Beam& b : beams_) {
+    FinalBeam f;
+    f.base = b.text;
+    f.next = b.word;
+    f.text = b.word == 0 ? b.text : text_child(b.text, b.word);
+    f.frames = b.word == 0 ? b.frames : push_frames(b.frames, b.part_start, b.part_end);
+    f.logit = b.logit;
+    f.score = 0.0;
+    bool inserted;
+    const int32_t at = final_index_.insert(uint64_t(f.text), static_cast<int32_t>(finals.size()), inserted);
+    if (inserted) {
+      finals.push_back(f);
+    } else {
+      FinalBeam& kept = finals[at];
+      kept.logit = log_add(kept.logit, f.logit);
+      kept.base = f.base;
+      kept.next = f.next;
+      kept.frames = f.frames;
+    }
+  }
+  size_t best = 0;
+  for (size_t i = 0; i < finals.size(); ++i) {
+    FinalBeam& f = finals[i];
+    if (lm_ != nullptr) {
+      LMState out;
+      const double raw = texts_[f.base].raw_lm + word_score(texts_[f.base].state, f.next, true, out);
+      f.score = f.logit + (raw + hotword_score(f.text));
+    } else {
+      f.score = f.logit + hotword_score(f.text) + words_[0].partial;
+    }
+    if (f.score > finals[best].score) best = i;  // the first of equal maxima, as a stable sort would put first
+  }
+  const FinalBeam& win = finals[best];
+
+  std::vector<int> path;
+  for (int t = win.text; t > 0; t = texts_[t].parent) path.push_back(texts_[t].word);
+  std::reverse(path.begin(), path.end());
+  std::vector<FrameLink> spans;
+  for (int l = win.frames; l >= 0; l = links_[l].parent) spans.push_back(links_[l]);
+  std::reverse(spans.begin(), spans.end());
+
+  SearchResult result;
+  result.acoustic_score = win.logit;
+  result.score = win.score;
+  for (size_t i = 0; i < path.size(); ++i) {
+    std::string word = word_string(path[i]);
+    if (i > 0) result.text += ' ';
+    result.text += word;
+    if (i < spans.size()) result.words.push_back(WordFrames{std::move(word), spans[i].start, spans[i].end});
+  }
+  return result;
+}
+
+SearchResult BeamSearch::decode(const float* logprobs, int frames, int columns) {
+  if (columns != static_cast<int>(alphabet_.size()))
+    throw std::invalid_argument("log-probs have " + std::to_string(columns) + " columns but the alphabet has " +
+                                std::to_string(alphabet_.size()) + " labels");
+  reset();
+  for (int t = 0; t < frames; ++t) step(t, logprobs + static_cast<size_t>(t) * columns);
+  return finish();
+}
+
+}  // namespace fastbeam

@@ -1,0 +1,152 @@
+"""Compile decoders/_fastbeam*.so: the C++ beam search in this folder plus KenLM's query code from the kenlm sdist.
+
+`python -m decoders.native` (run by `make install`) calls `ensure_built()`: a no-op when the .so is newer than every
+source here, otherwise cmake configures decoders/native/build/ and compiles (about a minute and a half on two cores,
+mostly KenLM). The kenlm==0.3.0 sdist is the one lm/kenlm_tools.py fetches for lmplz; both builds share lm/kenlm/src.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import shutil
+import sys
+import sysconfig
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from decoders.errors import LabError
+from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, run_logged
+
+NATIVE_DIR = Path(__file__).resolve().parent
+BUILD_DIR = NATIVE_DIR / "build"
+OUTPUT_DIR = NATIVE_DIR.parent
+_SOURCE_PATTERNS = ("*.cpp", "*.hpp", "CMakeLists.txt")
+
+
+class BuildError(LabError):
+    """The compiled decoder is missing and cannot be built here."""
+
+
+def _say(message: str) -> None:
+    print(f"[fastbeam] {message}", file=sys.stderr, flush=True)
+
+
+def extension_path() -> Path:
+    """Where the compiled module goes (and is imported from): decoders/_fastbeam<EXT_SUFFIX>."""
+    return OUTPUT_DIR / f"_fastbeam{sysconfig.get_config_var('EXT_SUFFIX')}"
+
+
+def _sources() -> list[Path]:
+    return sorted(p for pattern in _SOURCE_PATTERNS for p in NATIVE_DIR.glob(pattern))
+
+
+def is_fresh() -> bool:
+    """True when the .so exists and is newer than every C++ source and the CMakeLists.txt."""
+    target = extension_path()
+    if not target.is_file():
+        return False
+    built = target.stat().st_mtime
+    return all(source.stat().st_mtime <= built for source in _sources())
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    # `make install` and a test session may both find the .so stale; the second waits and then finds it fresh.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def kenlm_source() -> Path:
+    """The unpacked kenlm sdist under lm/kenlm/src, downloaded and unpacked first if needed (with lm.kenlm_tools)."""
+    # Private helpers of lm.kenlm_tools, reused so that there is one download of one sdist; taken under the same lock
+    # that its lmplz build holds, because its unpack step empties the source folder before extracting.
+    from lm.kenlm_tools import _download_sdist, _exclusive, _unpack
+
+    with _exclusive(KENLM_ROOT / ".build.lock"):
+        sdist = _download_sdist(KENLM_ROOT / "download")
+        return _unpack(sdist, KENLM_ROOT / "src")
+
+
+def _pybind11_cmake_dir() -> str:
+    try:
+        import pybind11
+    except ImportError as exc:
+        raise BuildError("pybind11 is not installed in this environment; run `make install` "
+                         "(requirements.lock pins it).") from exc
+    return pybind11.get_cmake_dir()
+
+
+def _discard_foreign_cache() -> None:
+    """Empty the build folder if its CMake cache belongs to another checkout or another Python.
+
+    cmake refuses a cache written for a different source folder (a copied repository), and would keep compiling
+    against the old Python's headers after the venv is recreated with another version.
+    """
+    cache = BUILD_DIR / "CMakeCache.txt"
+    if not cache.is_file():
+        return
+    expected = {"CMAKE_HOME_DIRECTORY": str(NATIVE_DIR), "Python_EXECUTABLE": sys.executable}
+    for line in cache.read_text(encoding="utf-8", errors="replace").splitlines():
+        name, _, value = line.partition(":")
+        if name in expected and value.partition("=")[2] != expected[name]:
+            _say(f"discarding {BUILD_DIR}: it was configured for {value.partition('=')[2]}")
+            for entry in BUILD_DIR.iterdir():
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                elif entry.name != ".lock":
+                    entry.unlink()
+            return
+
+
+def ensure_built(force: bool = False, jobs: int = 2) -> Path:
+    """Return the path of the compiled module, compiling it first when it is missing or older than its sources."""
+    target = extension_path()
+    if not force and is_fresh():
+        return target
+    with _locked(BUILD_DIR / ".lock"):
+        if not force and is_fresh():  # another process built it while we waited
+            return target
+        if shutil.which("cmake") is None:
+            raise BuildError("cmake was not found on PATH; it is needed to compile the fastbeam decoder. "
+                             "Run `make install`, which installs cmake and a C++ compiler.")
+        source = kenlm_source()
+        _discard_foreign_cache()
+        started = time.monotonic()
+        _say(f"configuring in {BUILD_DIR}")
+        run_logged(["cmake", "-S", NATIVE_DIR, "-B", BUILD_DIR, "-DCMAKE_BUILD_TYPE=Release",
+                    f"-DKENLM_ROOT={source}", f"-DOUTPUT_DIR={OUTPUT_DIR}", f"-DPython_EXECUTABLE={sys.executable}",
+                    f"-Dpybind11_DIR={_pybind11_cmake_dir()}"], "configuring the fastbeam decoder with cmake")
+        _say(f"compiling KenLM and the beam search with {jobs} jobs (about 1-2 minutes on two cores)")
+        clean = ["--clean-first"] if force else []
+        run_logged(["cmake", "--build", BUILD_DIR, f"-j{jobs}", *clean], "compiling the fastbeam decoder")
+        if not target.is_file():
+            raise BuildError(f"the build finished but {target} does not exist; delete {BUILD_DIR} and run "
+                             "`python -m decoders.native` again.")
+        # cmake may decide nothing needed relinking (e.g. only a comment changed): mark the .so current anyway, so
+        # that the freshness check does not send every later call back to cmake.
+        os.utime(target)
+        _say(f"built {target.name} in {time.monotonic() - started:.0f} s")
+        return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m decoders.native", description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild from scratch even when the .so is up to date")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel compile jobs (default 2)")
+    args = parser.parse_args(argv)
+    try:
+        path = ensure_built(force=args.force, jobs=args.jobs)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _say(f"{path.relative_to(OUTPUT_DIR.parent)} is up to date")
+    return 0

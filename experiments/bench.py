@@ -1,0 +1,465 @@
+"""Speed and accuracy of every beam decoder on one store, LM and set of search parameters, side by side.
+
+    from experiments.bench import run_bench
+    result = run_bench("data/heldout-store", "lm/build/4gram.bin", limit=150)
+
+Decoders, one after the other in this process: pyctcdecode (`beam`, the reference), this project's own beam decoders
+(every entry of `decoder_classes()` but greedy, e.g. `fastbeam`), the peers (`ctcbeam`, `flashlight`, from
+decoders.peers) and `greedy`. For each:
+
+- load_seconds: wall time to build the decoder from files, LM included (each decoder gets a fresh LM cache, so each
+  pays for its own loading);
+- cpu_seconds: `time.process_time()` around the loop that decodes the utterances one by one, after one untimed
+  warm-up utterance; the median over repeats. It counts every thread of this process, so a decoder that used more
+  than one core could not hide it; all of them run single-threaded here (one `decode` call at a time);
+- rtfx: audio seconds per CPU second (single core);
+- wer/cer: experiments.scoring.score against the store's references;
+- parity: the share of utterances whose text equals pyctcdecode's.
+
+The utterances are copied into memory before timing, so page faults of the memory-mapped store are not timed.
+
+Also measured: for each decoder whose `decode_batch` takes `threads` (fastbeam), the wall-clock speed-up of
+threads=2 over threads=1 on the same utterances; and greedy's frames per CPU second over the whole store.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Mapping, Sequence
+
+import numpy as np
+
+from decoders.base import Decoder
+from decoders.beam import BEAM_DEFAULTS, check_beam_params
+from decoders.config import DecoderConfig
+from decoders.errors import DecoderConfigError, LabError
+from decoders.factory import decoder_classes
+from decoders.hypothesis import Hypothesis
+from decoders.peers import peer_classes
+from decoders.store import LogitsStore
+from decoders.synth import SynthSettings, synthesize_store
+from experiments.scoring import score
+from lm.model import LanguageModelCache, check_alphabet
+
+REFERENCE = "beam"
+GREEDY = "greedy"
+# Keeps `decode bench --default` (two stores, every decoder) within about five minutes on a 2-core CI machine, where
+# pyctcdecode takes 0.2-0.3 s per utterance at beam 100.
+DEFAULT_LIMIT = 150
+DEFAULT_REPEATS = 3
+# pyctcdecode is 5-10x slower than the rest, so it runs fewer times by default; its figures are then one run's.
+DEFAULT_REFERENCE_REPEATS = 1
+PARALLEL_THREADS = (1, 2)
+PARALLEL_TARGET = 1.7
+GREEDY_TARGET_FRAMES_PER_SECOND = 20e6
+BENCH_DIR = Path("runs/bench")
+
+# `decode bench --default`: the default LM and two regimes of the synthetic model on its held-out sentences.
+DEFAULT_LM_DIR = Path("lm/build")
+DEFAULT_LM = DEFAULT_LM_DIR / "4gram.bin"
+DEFAULT_SEED = 0
+HARD_DIFFICULTY = 2.5
+DEFAULT_REGIMES: tuple[tuple[str, Path, SynthSettings], ...] = (
+    ("default", Path("data/heldout-store"), SynthSettings()),
+    ("hard", Path("data/heldout-hard-store"), SynthSettings(difficulty=HARD_DIFFICULTY)),
+)
+
+Say = Callable[[str], None]
+Progress = Callable[[int, str], ContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A decoder in the bench: `kind` is reference (pyctcdecode), project, peer or baseline (greedy)."""
+
+    name: str
+    kind: str
+    cls: type[Decoder]
+
+
+def contenders(names: Sequence[str] | None = None) -> list[Contender]:
+    """Every decoder the bench runs, reference first and greedy last; `names` picks some of them (any order)."""
+    classes = decoder_classes()
+    peers = peer_classes()
+    if REFERENCE not in classes or GREEDY not in classes:
+        raise LabError(f"decoder_classes() lacks {REFERENCE!r} or {GREEDY!r}; the bench needs both")
+    found = [Contender(REFERENCE, "reference", classes[REFERENCE])]
+    found += [
+        Contender(name, "project", cls)
+        for name, cls in sorted(classes.items())
+        if name not in (REFERENCE, GREEDY) and name not in peers
+    ]
+    found += [Contender(name, "peer", classes.get(name, cls)) for name, cls in peers.items()]
+    found.append(Contender(GREEDY, "baseline", classes[GREEDY]))
+    if not names:
+        return found
+    known = {c.name: c for c in found}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise LabError(f"unknown decoder(s) {unknown} for the bench; known: {[c.name for c in found]}")
+    wanted = set(names)
+    return [c for c in found if c.name in wanted]
+
+
+def parse_decoders(text: str | None) -> list[str] | None:
+    """`beam,ctcbeam` -> ['beam', 'ctcbeam']; None or empty -> None (all)."""
+    if not text:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names or None
+
+
+def machine_info() -> dict:
+    """CPU model, cores, Python and the versions of the decoding packages."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    packages = {}
+    for name in ("pyctcdecode", "kenlm", "ctc-beam-decoder", "flashlight-text", "numpy"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    return {
+        "cpu": model,
+        "load_average": load,
+        "cores": os.cpu_count(),
+        "cores_usable": usable,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": packages,
+    }
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _nullcontext_progress(total: int, desc: str):
+    class _Bar:
+        def update(self, n: int = 1) -> None:
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            return None
+
+    return _Bar()
+
+
+def _decode_all(decoder: Decoder, arrays: Sequence[np.ndarray], bar) -> tuple[list[Hypothesis], float, float]:
+    hypotheses = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    for array in arrays:
+        hypotheses.append(decoder.decode(array))
+        bar.update(1)
+    return hypotheses, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _accepts_threads(decoder: Decoder) -> bool:
+    try:
+        return "threads" in inspect.signature(decoder.decode_batch).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def bench_decoder(
+    contender: Contender,
+    params: Mapping[str, Any],
+    vocabulary,
+    arrays: Sequence[np.ndarray],
+    references: Sequence[str | None],
+    audio_seconds: float,
+    repeats: int,
+    progress: Progress,
+) -> tuple[dict, Decoder, list[str]]:
+    """Build one decoder, time `repeats` passes over `arrays`; returns its row, the decoder and its texts."""
+    given = {k: v for k, v in params.items() if k in contender.cls.defaults}  # greedy takes none
+    wall = time.perf_counter()
+    decoder = contender.cls(DecoderConfig(contender.name, given), vocabulary, LanguageModelCache())
+    load_seconds = time.perf_counter() - wall
+    decoder.decode(arrays[0])  # warm-up: first-call costs (lazy tables, caches) are not decoding speed
+    runs_cpu, runs_wall, texts, deterministic = [], [], None, True
+    with progress(repeats * len(arrays), f"{contender.name} x{repeats}") as bar:
+        for _ in range(repeats):
+            hypotheses, cpu, elapsed = _decode_all(decoder, arrays, bar)
+            runs_cpu.append(cpu)
+            runs_wall.append(elapsed)
+            run_texts = [h.text for h in hypotheses]
+            if texts is None:
+                texts = run_texts
+            elif run_texts != texts:
+                deterministic = False
+    cpu_seconds = _median(runs_cpu)
+    has_refs = any(r is not None and r.strip() for r in references)
+    scores = score(references, texts) if has_refs else None
+    row = {
+        "name": contender.name,
+        "kind": contender.kind,
+        "config": decoder.config.to_dict(),
+        "utterances": len(arrays),
+        "frames": int(sum(a.shape[0] for a in arrays)),
+        "audio_seconds": _round(audio_seconds, 2),
+        "load_seconds": _round(load_seconds),
+        "cpu_seconds": _round(cpu_seconds),
+        "cpu_seconds_runs": [_round(c) for c in runs_cpu],
+        "wall_seconds": _round(_median(runs_wall)),
+        "repeats": repeats,
+        "rtfx": _round(audio_seconds / cpu_seconds, 2) if cpu_seconds > 0 else None,
+        "ms_per_utterance": _round(1000 * cpu_seconds / len(arrays), 3),
+        "wer": None if scores is None else _round(scores.wer, 5),
+        "cer": None if scores is None else _round(scores.cer, 5),
+        "parity": None,
+        "deterministic": deterministic,
+    }
+    if getattr(decoder, "parameter_mapping", None):
+        row["parameter_mapping"] = dict(decoder.parameter_mapping)
+    return row, decoder, texts
+
+
+def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int, progress: Progress,
+                   threads: Sequence[int] = PARALLEL_THREADS) -> dict:
+    """Wall-clock time of `decode_batch(arrays, threads=n)` for each n (median of repeats, runs interleaved)."""
+    batch = list(arrays)
+    walls: dict[int, list[float]] = {n: [] for n in threads}
+    cpus: dict[int, list[float]] = {n: [] for n in threads}
+    outputs: dict[int, list[str]] = {}
+    with progress(repeats * len(threads), f"{decoder.name} decode_batch threads={list(threads)}") as bar:
+        for _ in range(repeats):
+            for n in threads:
+                start, cpu = time.perf_counter(), time.process_time()
+                result = decoder.decode_batch(batch, threads=n)
+                walls[n].append(time.perf_counter() - start)
+                cpus[n].append(time.process_time() - cpu)
+                outputs.setdefault(n, [h.text for h in result])
+                bar.update(1)
+    medians = {n: _median(w) for n, w in walls.items()}
+    base, top = threads[0], threads[-1]
+    speedup = medians[base] / medians[top] if medians[top] > 0 else None
+    usable = machine_info()["cores_usable"] or 1
+    return {
+        "name": decoder.name,
+        "utterances": len(batch),
+        "threads": list(threads),
+        "wall_seconds": {str(n): _round(medians[n]) for n in threads},
+        # CPU seconds of all threads: about equal across thread counts when threading adds no work; a speed-up
+        # below the target with equal CPU means the cores were not free (see machine.load_average).
+        "cpu_seconds": {str(n): _round(_median(cpus[n])) for n in threads},
+        "speedup": _round(speedup, 3),
+        "target": PARALLEL_TARGET,
+        "meets_target": None if speedup is None or usable < top else bool(speedup >= PARALLEL_TARGET),
+        "cores_usable": usable,
+        "same_text": all(outputs[n] == outputs[base] for n in threads),
+        "repeats": repeats,
+    }
+
+
+def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress) -> dict:
+    """GreedyDecoder's frames per CPU second over the whole memory-mapped store (`decode_store`, a shard at a
+    time), and for scale the frames per CPU second of a bare argmax over the same frames in one array."""
+    decoder = decoder_classes()[GREEDY](DecoderConfig(GREEDY), store.vocabulary)
+    arrays = [np.array(store[i], dtype=np.float32) for i in range(len(store))]
+    frames = int(sum(a.shape[0] for a in arrays))
+    decoder.decode_store(store)  # warm the page cache so the first repeat does not time the disk
+    runs = []
+    with progress(repeats * len(arrays), f"greedy whole store x{repeats}") as bar:
+        for _ in range(repeats):
+            start = time.process_time()
+            decoder.decode_store(store, bar.update)
+            runs.append(time.process_time() - start)
+    whole = np.concatenate(arrays) if arrays else np.zeros((0, store.vocabulary.size), np.float32)
+    argmax_runs = []
+    for _ in range(repeats):
+        start = time.process_time()
+        whole.argmax(axis=1)
+        argmax_runs.append(time.process_time() - start)
+    cpu_seconds = _median(runs)
+    argmax_seconds = _median(argmax_runs)
+    fps = frames / cpu_seconds if cpu_seconds > 0 else None
+    return {
+        "utterances": len(arrays),
+        "frames": frames,
+        "cpu_seconds": _round(cpu_seconds),
+        "frames_per_second": None if fps is None else round(fps),
+        "target": GREEDY_TARGET_FRAMES_PER_SECOND,
+        "meets_target": None if fps is None else bool(fps >= GREEDY_TARGET_FRAMES_PER_SECOND),
+        "argmax_only_frames_per_second": round(frames / argmax_seconds) if argmax_seconds > 0 else None,
+        "repeats": repeats,
+    }
+
+
+def run_bench(
+    store: str | Path,
+    lm: str | Path,
+    unigrams: str | Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+    repeats: int = DEFAULT_REPEATS,
+    reference_repeats: int = DEFAULT_REFERENCE_REPEATS,
+    decoders: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    say: Say | None = None,
+) -> dict:
+    """Bench every decoder (or those named in `decoders`) on the first `limit` utterances of `store` (None: all).
+
+    `params` are beam search parameters (alpha, beta, beam_width, ...) on top of BEAM_DEFAULTS; `lm` and `unigrams`
+    name the LM. Returns the JSON-able result (see the module docstring); raises LabError for a bad store, LM,
+    parameter or decoder name before anything is decoded.
+    """
+    progress = progress or _nullcontext_progress
+    say = say or (lambda message: None)
+    if repeats < 1 or reference_repeats < 1:
+        raise LabError(f"repeats must be >= 1 (got {repeats} and reference repeats {reference_repeats})")
+    if limit is not None and limit < 1:
+        raise LabError(f"--limit must be >= 1, got {limit}")
+    chosen = contenders(decoders)
+    opened = LogitsStore.open(store)
+    if len(opened) == 0:
+        raise LabError(f"store {opened.path} holds no utterances")
+    loaded = LanguageModelCache().get(lm, unigrams)  # fails here, with the LM's own message, before any decoding
+    check_alphabet(loaded.unigrams, opened.vocabulary.characters, loaded.path)
+    given = dict(params or {}) | {"lm": str(lm), "unigrams": None if unigrams is None else str(unigrams)}
+    unknown = sorted(set(given) - set(BEAM_DEFAULTS))
+    if unknown:
+        raise DecoderConfigError(f"unknown beam parameter(s) {unknown}; known: {sorted(BEAM_DEFAULTS)}")
+    effective = DecoderConfig(REFERENCE, dict(BEAM_DEFAULTS) | given)
+    check_beam_params(effective)
+
+    count = len(opened) if limit is None else min(limit, len(opened))
+    arrays = [np.array(opened[i], dtype=np.float32) for i in range(count)]
+    references = opened.references[:count]
+    audio_seconds = sum(a.shape[0] for a in arrays) / opened.frames_per_second
+    say(f"{opened.path}: {count} of {len(opened)} utterances, {audio_seconds / 60:.1f} min of audio; "
+        f"LM {loaded.path} ({loaded.order}-gram)")
+
+    machine_at_start = machine_info()  # the load average before decoding: wall-clock figures mean little on a busy box
+    rows, skipped, parallel, reference_texts = [], [], [], None
+    for contender in chosen:
+        n_repeats = reference_repeats if contender.kind == "reference" else repeats
+        try:
+            row, decoder, texts = bench_decoder(contender, given, opened.vocabulary, arrays, references,
+                                                audio_seconds, n_repeats, progress)
+        except DecoderConfigError as exc:
+            if decoders and contender.name in decoders:
+                raise
+            say(f"skipping {contender.name}: {exc}")
+            skipped.append({"name": contender.name, "kind": contender.kind, "reason": str(exc)})
+            continue
+        if contender.name == REFERENCE:
+            reference_texts = texts
+        if reference_texts is not None:
+            row["parity"] = _round(np.mean([a == b for a, b in zip(texts, reference_texts)]), 5)
+        rows.append(row)
+        if contender.kind != "baseline" and _accepts_threads(decoder):
+            parallel.append(bench_parallel(decoder, arrays, repeats, progress))
+        del decoder
+
+    greedy = None
+    if any(c.name == GREEDY for c in chosen):
+        greedy = bench_greedy_throughput(opened, repeats, progress)
+
+    return {
+        "decoders": rows,
+        "skipped": skipped,
+        "parallel": parallel,
+        "greedy_throughput": greedy,
+        "store": {
+            "path": str(opened.path),
+            "name": opened.path.name,
+            "fingerprint": opened.fingerprint,
+            "utterances": len(opened),
+            "benched_utterances": count,
+            "audio_seconds": _round(audio_seconds, 2),
+            "synth": dict(opened.provenance.get("synth", {})) or None,
+        },
+        "lm": {
+            "path": str(loaded.path),
+            "unigrams": None if unigrams is None else str(unigrams),
+            "fingerprint": loaded.fingerprint,
+            "order": loaded.order,
+            "words": len(loaded.unigrams),
+        },
+        "params": effective.to_dict()["params"],
+        "repeats": {"decoders": repeats, "reference": reference_repeats},
+        "timing": "cpu_seconds = median over repeats of time.process_time() around one-at-a-time decoding "
+                  "(single core), after one untimed warm-up utterance; load_seconds = wall time to build the "
+                  "decoder with a fresh LM cache; rtfx = audio_seconds / cpu_seconds",
+        "machine": machine_at_start | {"load_average_end": machine_info()["load_average"]},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+    }
+
+
+def default_bench_path(store: str | Path) -> Path:
+    return BENCH_DIR / f"{Path(store).name}.json"
+
+
+def write_json(result: dict, path: str | Path) -> Path:
+    """Write atomically (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def prepare_defaults(say: Say | None = None) -> list[tuple[str, Path]]:
+    """Build what `decode bench --default` needs if it is missing: the default LM, then the default and the hard
+    synthetic store from its held-out sentences (seed 0). Returns (regime, store path) pairs."""
+    say = say or (lambda message: None)
+    from lm.build import build_default_lm, read_artifacts
+
+    if read_artifacts(DEFAULT_LM_DIR) is None or not DEFAULT_LM.is_file():
+        say(f"building the default LM in {DEFAULT_LM_DIR} (first run only)")
+        build_default_lm(DEFAULT_LM_DIR)
+    heldout = DEFAULT_LM_DIR / "heldout.txt"
+    if not heldout.is_file():
+        raise LabError(f"{heldout} is missing; rebuild the default LM (`make lm`) to get its held-out sentences")
+    regimes = []
+    for regime, path, settings in DEFAULT_REGIMES:
+        if not (path / "store.json").is_file():
+            say(f"synthesizing {path} (difficulty {settings.difficulty}, seed {DEFAULT_SEED}) from {heldout}")
+            sentences = heldout.read_text(encoding="utf-8").splitlines()
+            synthesize_store(sentences, path, seed=DEFAULT_SEED, settings=settings, source=str(heldout))
+        else:
+            found = dict(LogitsStore.open(path).provenance.get("synth") or {})
+            if "difficulty" in found and float(found["difficulty"]) != settings.difficulty:
+                raise LabError(f"{path} was synthesized at difficulty {found['difficulty']}, but the {regime!r} "
+                               f"regime of the bench is difficulty {settings.difficulty}; delete {path} and run again")
+            differing = {k: v for k, v in asdict(settings).items() if k in found and found[k] != v}
+            if differing:
+                say(f"warning: {path} was synthesized with {', '.join(f'{k}={found[k]}' for k in differing)}, not "
+                    f"the current defaults ({', '.join(f'{k}={v}' for k, v in differing.items())}); its figures do "
+                    f"not compare with a fresh checkout's. Delete {path} to rebuild it.")
+        regimes.append((regime, path))
+    return regimes

@@ -1,0 +1,149 @@
+"""`decode bench`: every beam decoder (pyctcdecode, ours, the peers) and greedy on one store, LM and parameters."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from decoders.errors import LabError
+from experiments import bench as B
+from experiments.cli_run import beam_params
+from experiments.console import emit_json, progress, run_command
+
+
+def _say(message: str) -> None:
+    typer.echo(f"[bench] {message}", err=True)
+
+
+def _progress(total: int, desc: str):
+    _say(desc)
+    return progress(total, desc)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _load(values) -> str:
+    return "-" if not values else "/".join(f"{v:.1f}" for v in values)
+
+
+def format_table(result: dict) -> str:
+    """The result as a fixed-width table with the parallel and greedy figures below it."""
+    store, lm = result["store"], result["lm"]
+    synth = store.get("synth") or {}
+    difficulty = f", synthetic difficulty {synth['difficulty']}" if "difficulty" in synth else ""
+    params = result["params"]
+    lines = [
+        f"store   {store['path']}: {store['benched_utterances']} of {store['utterances']} utterances, "
+        f"{store['audio_seconds'] / 60:.1f} min{difficulty}",
+        f"lm      {lm['path']} ({lm['order']}-gram, {lm['words']:,} words, sha256 {lm['fingerprint'][:12]})",
+        f"params  alpha={params['alpha']} beta={params['beta']} beam_width={params['beam_width']} "
+        f"beam_prune_logp={params['beam_prune_logp']} token_min_logp={params['token_min_logp']}",
+        f"machine {result['machine']['cpu']}, {result['machine']['cores_usable']} usable core(s), "
+        f"Python {result['machine']['python']}, load average {_load(result['machine'].get('load_average'))} at "
+        f"start, {_load(result['machine'].get('load_average_end'))} at end",
+        "",
+        f"{'decoder':<11} {'kind':<9} {'utts':>5} {'audio_s':>8} {'load_s':>7} {'cpu_s':>8} {'rtfx':>8} "
+        f"{'ms/utt':>8} {'WER':>7} {'CER':>7} {'parity':>7} {'runs':>4}",
+    ]
+    for row in result["decoders"]:
+        lines.append(
+            f"{row['name']:<11} {row['kind']:<9} {row['utterances']:>5} {row['audio_seconds']:>8.1f} "
+            f"{row['load_seconds']:>7.2f} {row['cpu_seconds']:>8.3f} {_num(row['rtfx'], '.1f'):>8} "
+            f"{row['ms_per_utterance']:>8.2f} {_pct(row['wer']):>7} {_pct(row['cer']):>7} "
+            f"{_pct(row['parity']):>7} {row['repeats']:>4}"
+            + ("" if row["deterministic"] else "  (output changed between repeats)")
+        )
+    for skipped in result["skipped"]:
+        lines.append(f"{skipped['name']:<11} {skipped['kind']:<9} skipped: {skipped['reason']}")
+    lines.append("cpu_s: median process CPU seconds of one-at-a-time decoding; rtfx = audio s / CPU s (one core); "
+                 "parity: share of utterances with pyctcdecode's text")
+    for par in result["parallel"]:
+        walls = par["wall_seconds"]
+        verdict = {True: "meets", False: "misses", None: "not measurable on this machine, vs"}[par["meets_target"]]
+        lines.append(
+            f"parallel {par['name']}: decode_batch threads=" + " / ".join(
+                f"{n}: {walls[str(n)]:.3f} s" for n in par["threads"]) +
+            " wall (CPU " + " / ".join(f"{par['cpu_seconds'][str(n)]:.3f}" for n in par["threads"]) + " s)"
+            f" -> speed-up {_num(par['speedup'], '.2f')}x ({verdict} the {par['target']}x target; "
+            f"{par['cores_usable']} usable cores; same text: {par['same_text']})"
+        )
+    greedy = result.get("greedy_throughput")
+    if greedy:
+        verdict = "meets" if greedy["meets_target"] else "misses"
+        lines.append(
+            f"greedy throughput: {greedy['frames']:,} frames (whole store) in {greedy['cpu_seconds']:.3f} CPU s = "
+            f"{greedy['frames_per_second'] / 1e6:.2f}M frames/s per core ({verdict} the "
+            f"{greedy['target'] / 1e6:.0f}M target); a bare whole-store argmax runs at "
+            f"{greedy['argmax_only_frames_per_second'] / 1e6:.1f}M frames/s"
+        )
+    return "\n".join(lines)
+
+
+@run_command
+def bench(
+    store: Annotated[Optional[Path], typer.Argument(help="Store directory to decode (omit with --default).")] = None,
+    lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
+    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
+    beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame (default 100).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="LM weight (default 0.5).")] = None,
+    beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus (default 1.0).")] = None,
+    limit: Annotated[int, typer.Option(help="Decode the first N utterances (0: the whole store).")] = B.DEFAULT_LIMIT,
+    repeats: Annotated[int, typer.Option(help="Timed passes per decoder; the median is reported.")] = B.DEFAULT_REPEATS,
+    reference_repeats: Annotated[int, typer.Option(
+        help="Timed passes for pyctcdecode (5-10x slower than the rest).")] = B.DEFAULT_REFERENCE_REPEATS,
+    decoders: Annotated[Optional[str], typer.Option(
+        help="Comma-separated subset, e.g. beam,ctcbeam (default: all; parity needs beam).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Result file (default: runs/bench/<store>.json).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="End with the result as one JSON line.")] = False,
+    default: Annotated[bool, typer.Option("--default", help=(
+        "Bench the default LM on data/heldout-store and data/heldout-hard-store (difficulty "
+        f"{B.HARD_DIFFICULTY}), building whichever is missing."))] = False,
+) -> None:
+    """Time and score pyctcdecode, this project's beam decoders, the peers (ctc-beam-decoder, flashlight) and greedy
+    on the same utterances, LM and search parameters."""
+    params = beam_params(alpha=alpha, beta=beta, beam_width=beam_width)
+    names = B.parse_decoders(decoders)
+    B.contenders(names)  # an unknown name fails now, not after the stores are built
+    started = time.perf_counter()
+    if default:
+        if store is not None:
+            raise LabError("give either a STORE or --default, not both")
+        lm = lm or B.DEFAULT_LM
+        runs = B.prepare_defaults(say=_say)
+    else:
+        if store is None:
+            raise LabError("give a STORE directory to bench (or --default for the default regimes)")
+        if lm is None:
+            raise LabError("give the LM to decode with: --lm PATH (a KenLM .arpa or .bin)")
+        runs = [(None, store)]
+
+    results = []
+    for regime, path in runs:
+        if regime:
+            _say(f"regime {regime!r}: {path}")
+        result = B.run_bench(path, lm, unigrams, params, limit=limit or None, repeats=repeats,
+                             reference_repeats=reference_repeats, decoders=names, progress=_progress, say=_say)
+        if regime:
+            result["regime"] = regime
+        target = out if (out and not default) else B.default_bench_path(path)
+        B.write_json(result, target)
+        typer.echo(format_table(result))
+        typer.echo(f"wrote   {target}\n")
+        results.append(result)
+
+    final = results[0] if not default else {"regimes": results}
+    if default and out:
+        B.write_json(final, out)
+        typer.echo(f"wrote   {out}")
+    _say(f"done in {time.perf_counter() - started:.0f} s")
+    if json_:
+        emit_json(final)

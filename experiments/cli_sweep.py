@@ -1,0 +1,158 @@
+"""`decode sweep`, `decode report`, `decode demo`: alpha/beta sweeps on the command line (thin over experiments.sweep)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from decoders.errors import LabError
+from experiments.cli_run import beam_params
+from experiments.console import emit_json, run_command
+from experiments.grid import Grid
+
+DEMO_LM_DIR = Path("lm/build")
+DEMO_STORE = Path("data/heldout-store")
+DEMO_RUN_DIR = Path("runs/demo")
+DEMO_ALPHAS = "0.2:1.0:0.2"
+DEMO_BETAS = "0:2:0.5"
+
+
+@run_command
+def sweep(
+    store: Annotated[Path, typer.Argument(help="Store directory to decode.")],
+    lm: Annotated[Path, typer.Option(help="KenLM model, .arpa or .bin.")],
+    alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
+    beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
+    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
+    decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: beam (pyctcdecode) or fastbeam.")] = "beam",
+    beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
+    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
+    hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count; 1: no pool).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<store>-<LM fingerprint>).")] = None,
+    top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
+) -> None:
+    """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
+    from experiments.sweep import sweep as run_sweep
+
+    grid = Grid.parse(alpha, beta)  # parsed before anything loads, so a typo fails in milliseconds
+    params = beam_params(beam_width=beam_width, hotword=hotword, hotword_weight=hotword_weight)
+    try:
+        result = run_sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
+                           workers=workers, run_dir=out, command=sys.argv)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
+        raise typer.Exit(130) from None
+    _print_sweep(result, top)
+    if json_:
+        emit_json(result.summary())
+
+
+@run_command
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory of a sweep (holds results.sqlite).")],
+    run: Annotated[Optional[int], typer.Option(help="Which sweep of the directory (default: the latest).")] = None,
+    top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
+    csv: Annotated[Optional[Path], typer.Option(help="Also write every stored result as CSV here.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
+) -> None:
+    """Show a sweep's best points again and rewrite its heatmap and best hypotheses."""
+    from experiments import report as reporting
+    from experiments.results import ResultsDB
+
+    made = reporting.report(run_dir, run)
+    typer.echo(reporting.format_report(made.results, top))
+    _print_files(run_dir, made.heatmap, made.best_hypotheses)
+    summary = made.summary()
+    if csv is not None:
+        with ResultsDB(run_dir, create=False) as db:
+            db.to_csv(csv)
+        typer.echo(f"csv       {csv}")
+        summary["csv"] = str(csv)
+    if json_:
+        emit_json(summary)
+
+
+@run_command
+def demo(
+    decoder: Annotated[Optional[str], typer.Option(help="Beam decoder (default: fastbeam if built, else beam).")] = None,
+    first: Annotated[Optional[int], typer.Option(help="Sweep only the first N utterances (default: all).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """From a fresh clone: build the LM and a synthetic held-out store if missing, then sweep 5 x 5 LM weights."""
+    from decoders.factory import decoder_classes
+    from experiments.sweep import sweep as run_sweep
+
+    lm, heldout = _demo_lm()
+    store = _demo_store(heldout)
+    if first is not None:
+        from experiments.subset import subset_store
+
+        store = subset_store(store, first, DEMO_STORE.with_name(f"{DEMO_STORE.name}-first{first}")).path
+    # The compiled decoder gives the same results as pyctcdecode several times faster; use it where it is built.
+    decoder = decoder or ("fastbeam" if "fastbeam" in decoder_classes() else "beam")
+    grid = Grid.parse(DEMO_ALPHAS, DEMO_BETAS)
+    typer.echo(f"sweeping {store} with {decoder} and {lm}: {grid.describe()} into {DEMO_RUN_DIR}", err=True)
+    result = run_sweep(store, lm, grid.alphas, grid.betas, decoder=decoder, workers=workers, run_dir=DEMO_RUN_DIR,
+                       command=sys.argv)
+    _print_sweep(result, 10)
+    typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {DEMO_RUN_DIR}` shows all this again)")
+    if json_:
+        emit_json(result.summary())
+
+
+def _demo_lm() -> tuple[Path, Path]:
+    """The default 4-gram and its held-out sentences, built on first use (`make lm` does the same)."""
+    from lm.build import build_default_lm, read_artifacts
+
+    artifacts = read_artifacts(DEMO_LM_DIR)
+    if artifacts is None or artifacts.heldout is None:
+        typer.echo(f"building the default LM into {DEMO_LM_DIR} (first run only)", err=True)
+        artifacts = build_default_lm(DEMO_LM_DIR)
+    if artifacts.heldout is None:
+        raise LabError(f"{DEMO_LM_DIR}/build.json names no held-out sentences; delete {DEMO_LM_DIR} and rerun")
+    return Path(artifacts.binary), Path(artifacts.heldout)
+
+
+def _demo_store(heldout: Path) -> Path:
+    """A synthetic store of the held-out sentences (text the LM never saw), built on first use."""
+    from decoders.store import STORE_FILE
+    from decoders.synth import synthesize_store
+
+    if (DEMO_STORE / STORE_FILE).is_file():
+        return DEMO_STORE
+    if DEMO_STORE.exists():
+        # Only an interrupted demo leaves this directory without store.json; the store is cheap to make again.
+        typer.echo(f"{DEMO_STORE} is incomplete (an earlier demo was interrupted); rebuilding it", err=True)
+        shutil.rmtree(DEMO_STORE)
+    if not heldout.is_file():
+        raise LabError(f"{heldout} does not exist: expected the LM's held-out sentences; rebuild with `make lm`")
+    typer.echo(f"synthesizing {DEMO_STORE} from {heldout} (first run only)", err=True)
+    sentences = heldout.read_text(encoding="utf-8").splitlines()
+    synthesize_store(sentences, DEMO_STORE, seed=0, source=str(heldout))
+    return DEMO_STORE
+
+
+def _print_sweep(result, top: int) -> None:
+    from experiments.report import format_report
+
+    typer.echo(format_report(result.results, top))
+    computed = f"{result.computed} computed with {result.workers} worker(s)" if result.computed else "0 computed"
+    greedy = "reused" if result.greedy_reused else "computed"
+    typer.echo(f"points    {len(result.results.run.points)}: {result.reused} reused, {computed} "
+               f"(greedy {greedy}), {result.seconds:.1f} s")
+    _print_files(result.run_dir, result.heatmap, result.best_hypotheses)
+
+
+def _print_files(run_dir: Path, heatmap: Path | None, hypotheses: Path | None) -> None:
+    from experiments.results import DB_FILE
+
+    typer.echo(f"heatmap   {heatmap if heatmap else '- (no scored points)'}")
+    typer.echo(f"best hyps {hypotheses if hypotheses else '-'}")
+    typer.echo(f"results   {Path(run_dir) / DB_FILE}")

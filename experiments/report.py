@@ -1,0 +1,161 @@
+"""What a sweep shows at the end, and `decode report` shows again: the best points, a WER heatmap, the best
+point's hypotheses. Everything is rebuilt from the results store, so a report never needs the decoders or the LM."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.results import ResultsDB, RunResults
+
+HEATMAP_FILE = "wer_heatmap.png"
+HYPOTHESES_FILE = "best_hypotheses.jsonl"
+# Cell labels stay readable up to about this many columns or rows; larger grids get colours only.
+_MAX_ANNOTATED = 24
+
+
+@dataclass(frozen=True)
+class Report:
+    """A run re-read from its results store, with the files written for it."""
+
+    results: RunResults
+    heatmap: Path | None
+    best_hypotheses: Path | None
+
+    def summary(self) -> dict:
+        return summary(self.results) | {
+            "heatmap": None if self.heatmap is None else str(self.heatmap),
+            "best_hypotheses": None if self.best_hypotheses is None else str(self.best_hypotheses),
+        }
+
+
+def report(run_dir: str | Path, run_id: int | None = None) -> Report:
+    """Re-read a run (default: the latest) and rewrite its heatmap and best hypotheses."""
+    with ResultsDB(run_dir, create=False) as db:
+        results = db.run_results(run_id)
+        heatmap = write_heatmap(results, Path(run_dir) / HEATMAP_FILE)
+        hypotheses = write_best_hypotheses(db, results, Path(run_dir) / HYPOTHESES_FILE)
+    return Report(results, heatmap, hypotheses)
+
+
+def summary(results: RunResults) -> dict:
+    """The figures scripts want, JSON-ready (`--json`)."""
+    best, greedy = results.best, results.greedy
+    return {
+        "run_dir": str(results.run_dir),
+        "run_id": results.run.id,
+        "status": results.run.status,
+        "points": len(results.run.points),
+        "missing": results.missing,
+        "best_alpha": None if best is None else best.alpha,
+        "best_beta": None if best is None else best.beta,
+        "best_wer": None if best is None else best.wer,
+        "best_cer": None if best is None else best.cer,
+        "greedy_wer": None if greedy is None else greedy.wer,
+        "greedy_cer": None if greedy is None else greedy.cer,
+    }
+
+
+def format_table(results: RunResults, top: int = 10) -> str:
+    """The `top` best points (WER, ties by CER), then greedy for comparison."""
+    lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}  {'WER':>7}  {'CER':>7}  {'seconds':>8}"]
+    for rank, point in enumerate(results.ranked[:top], start=1):
+        lines.append(f"{rank:>4}  {point.alpha:>6g}  {point.beta:>6g}  {_pct(point.wer):>7}  {_pct(point.cer):>7}  "
+                     f"{point.seconds:>8.2f}")
+    if results.greedy is not None:
+        g = results.greedy
+        lines.append(f"{'greedy':>20}  {_pct(g.wer):>7}  {_pct(g.cer):>7}  {g.seconds:>8.2f}")
+    return "\n".join(lines)
+
+
+def format_best(results: RunResults) -> str:
+    best, greedy = results.best, results.greedy
+    if best is None:
+        return "no scored points yet (the store has no references, or no point has finished)"
+    line = f"best: alpha {best.alpha:g}, beta {best.beta:g}: WER {_pct(best.wer)}, CER {_pct(best.cer)}"
+    if greedy is not None and greedy.wer is not None:
+        line += (f"  (greedy: WER {_pct(greedy.wer)}, CER {_pct(greedy.cer)}; "
+                 f"{100 * (best.wer - greedy.wer):+.2f} WER points)")
+    return line
+
+
+def format_report(results: RunResults, top: int = 10) -> str:
+    run = results.run
+    head = (f"run {run.id} in {results.run_dir}: {len(run.alphas)} alpha x {len(run.betas)} beta = "
+            f"{len(run.points)} points")
+    if results.missing:
+        head += f", {results.missing} not computed (run {run.status}; rerun the sweep to fill them in)"
+    return "\n".join([head, format_table(results, top), format_best(results)])
+
+
+def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
+    """WER over the alpha x beta grid, each cell labelled with its WER %, the best framed; written atomically.
+
+    Returns None (and writes nothing) when no point has a WER yet.
+    """
+    import matplotlib
+    import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend, safe in any process
+    from matplotlib.patches import Rectangle
+
+    alphas, betas = list(results.run.alphas), list(results.run.betas)
+    wer = np.full((len(alphas), len(betas)), np.nan)
+    for point in results.points:
+        if point.wer is not None:
+            wer[alphas.index(point.alpha), betas.index(point.beta)] = 100 * point.wer
+    if np.isnan(wer).all():
+        return None
+    best = results.best
+    fig = Figure(figsize=(max(4.5, 0.75 * len(betas) + 2.5), max(3.5, 0.55 * len(alphas) + 2)), layout="constrained")
+    ax = fig.add_subplot()
+    cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="lightgrey")  # grey: a point not computed
+    image = ax.imshow(np.ma.masked_invalid(wer), cmap=cmap, aspect="auto", origin="lower")
+    fig.colorbar(image, ax=ax, label="WER (%)")
+    ax.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
+    ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+    ax.set_xlabel("beta (word insertion bonus)")
+    ax.set_ylabel("alpha (LM weight)")
+    if max(len(alphas), len(betas)) <= _MAX_ANNOTATED:
+        low, high = np.nanmin(wer), np.nanmax(wer)
+        for i, j in np.ndindex(wer.shape):
+            if not math.isnan(wer[i, j]):
+                # Dark text on the light (low WER) end of viridis_r, light text on the dark end.
+                dark = high == low or (wer[i, j] - low) / (high - low) < 0.6
+                ax.text(j, i, f"{wer[i, j]:.1f}", ha="center", va="center", fontsize=8,
+                        color="black" if dark else "white")
+    if best is not None:
+        i, j = alphas.index(best.alpha), betas.index(best.beta)
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
+    title = f"WER by LM weights ({results.points[0].decoder}, {len(results.points)} points)"
+    if results.greedy is not None and results.greedy.wer is not None:
+        title += f"\ngreedy {_pct(results.greedy.wer)}"
+        if best is not None:
+            title += f", best {_pct(best.wer)} at alpha {best.alpha:g}, beta {best.beta:g} (red)"
+    ax.set_title(title, fontsize=9)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    fig.savefig(tmp, format="png", dpi=110)
+    os.replace(tmp, path)
+    return path
+
+
+def write_best_hypotheses(db: ResultsDB, results: RunResults, path: str | Path) -> Path | None:
+    """id, reference, hypothesis per utterance of the best point, as JSONL, written atomically."""
+    best = results.best
+    if best is None:
+        return None
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for row in db.hypotheses(best.key):
+            handle.write(json.dumps(row) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+

@@ -1,0 +1,439 @@
+"""The results store of a sweep: one SQLite file per run directory, one row per (store, decoder config) decoded.
+
+`RUN_DIR/results.sqlite` holds
+
+    stores    the utterance ids and references of each store decoded here, once per store fingerprint
+    results   one row per decoded point: scores, timing, provenance and every hypothesis (a JSON list, store order)
+    runs      one row per sweep invocation: its command, its grid (the result keys it asked for), start and finish
+
+A result is keyed by the store's content fingerprint and the digest of the decoder config in which the LM path is
+replaced by the LM's content fingerprint, so a moved LM keeps its results and an edited one gets new rows.
+
+The file is in WAL mode with a busy timeout: several sweeps may write into one run directory at once, each point
+is committed in its own short transaction, and a point two sweeps both computed is stored once (INSERT OR IGNORE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from decoders.config import DecoderConfig
+from decoders.errors import LabError
+from decoders.store import LogitsStore
+
+DB_FILE = "results.sqlite"
+SCHEMA_VERSION = 1
+# Long enough to outwait another sweep's commit (milliseconds each) or a checkpoint, short enough to report a
+# stuck lock (a process paused in a debugger holding a write transaction) instead of hanging forever.
+BUSY_TIMEOUT_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stores (
+    fingerprint TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    ids TEXT NOT NULL,
+    refs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    store_fingerprint TEXT NOT NULL REFERENCES stores (fingerprint),
+    config_digest TEXT NOT NULL,
+    store_path TEXT NOT NULL,
+    decoder TEXT NOT NULL,
+    config TEXT NOT NULL,
+    lm_path TEXT,
+    lm_fingerprint TEXT,
+    alpha REAL,
+    beta REAL,
+    wer REAL,
+    cer REAL,
+    utterances INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    created TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    hypotheses TEXT NOT NULL,
+    UNIQUE (store_fingerprint, config_digest)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    store_fingerprint TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    reused INTEGER,
+    computed INTEGER,
+    pid INTEGER
+);
+"""
+
+# Columns of `results` shown in tables and data frames; the hypotheses blob is left out (fetch it by key).
+RESULT_COLUMNS = (
+    "key", "store_fingerprint", "config_digest", "store_path", "decoder", "config", "lm_path", "lm_fingerprint",
+    "alpha", "beta", "wer", "cer", "utterances", "seconds", "created", "versions",
+)
+
+
+class ResultsError(LabError):
+    """A run directory without results, or a results file this version cannot read."""
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """One decoded (store, decoder config): the record a sweep stores per grid point, and greedy's too."""
+
+    key: str
+    store_fingerprint: str
+    config_digest: str
+    store_path: str
+    decoder: str
+    config: str  # canonical JSON of the effective config (real LM path), enough to rebuild the decoder
+    lm_path: str | None
+    lm_fingerprint: str | None
+    alpha: float | None
+    beta: float | None
+    wer: float | None
+    cer: float | None
+    utterances: int
+    seconds: float
+    created: str
+    versions: str  # JSON: python, numpy, pyctcdecode, kenlm, ctc-decoding-lab
+    hypotheses: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def decoder_config(self) -> DecoderConfig:
+        return DecoderConfig.from_dict(json.loads(self.config))
+
+    def label(self) -> str:
+        return self.decoder if self.alpha is None else f"{self.decoder} a={self.alpha:g} b={self.beta:g}"
+
+    def sort_key(self) -> tuple:
+        """Best first: lowest WER, ties by CER, then by the weights so the order is stable."""
+        inf = float("inf")
+        return (
+            inf if self.wer is None else self.wer, inf if self.cer is None else self.cer,
+            self.alpha if self.alpha is not None else inf, self.beta if self.beta is not None else inf,
+        )
+
+
+@dataclass(frozen=True)
+class PlannedPoint:
+    """A point a run asked for: its weights and the key its result is stored under."""
+
+    alpha: float
+    beta: float
+    key: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sweep invocation. `finished` is None while it runs, or for ever if it was killed."""
+
+    id: int
+    command: tuple[str, ...]
+    store_fingerprint: str
+    alphas: tuple[float, ...]
+    betas: tuple[float, ...]
+    points: tuple[PlannedPoint, ...]
+    greedy_key: str | None
+    started: str
+    finished: str | None
+    status: str
+    reused: int | None
+    computed: int | None
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """A run and the results it asked for (those stored so far, if it was killed): what `report` shows."""
+
+    run_dir: Path
+    run: RunRecord
+    points: tuple[PointResult, ...]  # in grid order; missing points left out
+    greedy: PointResult | None
+
+    @property
+    def ranked(self) -> list[PointResult]:
+        return sorted(self.points, key=PointResult.sort_key)
+
+    @property
+    def best(self) -> PointResult | None:
+        ranked = [p for p in self.ranked if p.wer is not None]
+        return ranked[0] if ranked else None
+
+    @property
+    def missing(self) -> int:
+        return len(self.run.points) - len(self.points)
+
+    def to_dataframe(self):
+        return _frame([p for p in self.points] + ([self.greedy] if self.greedy else []))
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def keyed_config(config: DecoderConfig, lm_fingerprint: str | None, words_fingerprint: str | None) -> DecoderConfig:
+    """The config as results are keyed: the LM file by its content, its word list by the words themselves.
+
+    Paths are left out, so a moved LM or unigram list keeps its results and an edited one gets new rows.
+    """
+    if config.get("lm") is None:
+        return config
+    return config.replace(lm=f"sha256:{lm_fingerprint}", unigrams=f"sha256:{words_fingerprint}")
+
+
+def result_key(store_fingerprint: str, config_digest: str) -> str:
+    return hashlib.sha256(f"{store_fingerprint}\n{config_digest}".encode()).hexdigest()
+
+
+class ResultsDB:
+    """`ResultsDB(run_dir)`: the results of the sweeps run into `run_dir`. One connection per process.
+
+    `create=False` (what `report` uses) fails with a clear message when the directory holds no results yet.
+    """
+
+    def __init__(self, run_dir: str | Path, create: bool = True) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / DB_FILE
+        if not self.path.is_file():
+            if not create:
+                what = "does not exist" if not self.run_dir.exists() else f"has no {DB_FILE}"
+                raise ResultsError(
+                    f"{self.run_dir} {what}: expected a run directory written by `decode sweep`; "
+                    f"run `decode sweep STORE --lm LM ... --out {self.run_dir}` first"
+                )
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection | None = None
+        self._pid = -1
+        self._connect()
+
+    # -- connection ---------------------------------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        # A connection must not cross a fork (both processes would share one file lock state): reopen in a child.
+        if self._conn is None or self._pid != os.getpid():
+            self._connect()
+        return self._conn
+
+    def _connect(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            # NORMAL is durable against a killed process in WAL mode (only power loss may drop the last commits).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise ResultsError(
+                    f"{self.path} has results schema version {version}, this version reads {SCHEMA_VERSION}; "
+                    "use the ctc-decoding-lab version that wrote it, or sweep into a new --out directory"
+                )
+            if version == 0:
+                _retry_locked(lambda: self._create_schema(conn))
+        except sqlite3.DatabaseError as exc:
+            raise ResultsError(
+                f"{self.path} is not a readable results database ({exc}); move it away and rerun the sweep"
+            ) from exc
+        self._conn, self._pid = conn, os.getpid()
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        # Two sweeps starting at once both get here; IMMEDIATE serialises them and IF NOT EXISTS makes it idempotent.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+    def __enter__(self) -> "ResultsDB":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    def add_store(self, store: LogitsStore) -> None:
+        """Record the store's ids and references once, so hypotheses can be exported without the store."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO stores (fingerprint, path, ids, refs) VALUES (?, ?, ?, ?)",
+            (store.fingerprint, str(store.path), json.dumps(store.ids), json.dumps(store.references)),
+        )
+
+    def insert(self, result: PointResult) -> bool:
+        """Store one result in its own transaction; False if that key was stored already (by another sweep)."""
+        row = {name: getattr(result, name) for name in RESULT_COLUMNS}
+        row["hypotheses"] = json.dumps(list(result.hypotheses))
+        names = ", ".join(row)
+        cursor = self.conn.execute(
+            f"INSERT OR IGNORE INTO results ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        )
+        return cursor.rowcount == 1
+
+    def start_run(self, command: Sequence[str], store_fingerprint: str, alphas: Sequence[float],
+                  betas: Sequence[float], points: Sequence[PlannedPoint], greedy_key: str | None) -> int:
+        plan = {
+            "alphas": list(alphas), "betas": list(betas), "greedy": greedy_key,
+            "points": [[p.alpha, p.beta, p.key] for p in points],
+        }
+        cursor = self.conn.execute(
+            "INSERT INTO runs (command, plan, store_fingerprint, started, status, pid) VALUES (?, ?, ?, ?, ?, ?)",
+            (json.dumps(list(command)), json.dumps(plan), store_fingerprint, now(), "running", os.getpid()),
+        )
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, reused: int, computed: int) -> None:
+        self.conn.execute(
+            "UPDATE runs SET finished = ?, status = ?, reused = ?, computed = ? WHERE id = ?",
+            (now() if status == "done" else None, status, reused, computed, run_id),
+        )
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def existing(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):  # stay under SQLite's limit on bound parameters
+            chunk = keys[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT key FROM results WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update(row["key"] for row in rows)
+        return found
+
+    def has(self, key: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone() is not None
+
+    def get(self, key: str, hypotheses: bool = False) -> PointResult | None:
+        columns = ", ".join(RESULT_COLUMNS + (("hypotheses",) if hypotheses else ()))
+        row = self.conn.execute(f"SELECT {columns} FROM results WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _point(row)
+
+    def results(self, keys: Sequence[str] | None = None) -> list[PointResult]:
+        """Results in `keys` order (missing keys skipped), or all of them oldest first."""
+        columns = ", ".join(RESULT_COLUMNS)
+        if keys is None:
+            rows = self.conn.execute(f"SELECT {columns} FROM results ORDER BY created, key").fetchall()
+            return [_point(row) for row in rows]
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            for row in self.conn.execute(
+                f"SELECT {columns} FROM results WHERE key IN ({', '.join('?' * len(chunk))})", chunk
+            ):
+                found[row["key"]] = _point(row)
+        return [found[k] for k in keys if k in found]
+
+    def hypotheses(self, key: str) -> list[dict]:
+        """id, reference, hypothesis of every utterance of one result, in store order."""
+        row = self.conn.execute(
+            "SELECT r.hypotheses, s.ids, s.refs FROM results r JOIN stores s ON s.fingerprint = r.store_fingerprint "
+            "WHERE r.key = ?", (key,),
+        ).fetchone()
+        if row is None:
+            raise ResultsError(f"{self.path} holds no result with key {key}")
+        ids, refs, hyps = json.loads(row["ids"]), json.loads(row["refs"]), json.loads(row["hypotheses"])
+        return [{"id": i, "reference": r, "hypothesis": h} for i, r, h in zip(ids, refs, hyps, strict=True)]
+
+    def runs(self) -> list[RunRecord]:
+        return [_run(row) for row in self.conn.execute("SELECT * FROM runs ORDER BY id").fetchall()]
+
+    def run(self, run_id: int | None = None) -> RunRecord:
+        """One run by id, or the latest."""
+        if run_id is None:
+            row = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        else:
+            row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            which = "no sweep runs" if run_id is None else f"no run {run_id}"
+            raise ResultsError(f"{self.path} records {which}; run `decode sweep ... --out {self.run_dir}` first")
+        return _run(row)
+
+    def run_results(self, run_id: int | None = None) -> RunResults:
+        """A run (default: the latest) with the results of the points it asked for."""
+        run = self.run(run_id)
+        points = self.results([p.key for p in run.points])
+        greedy = self.get(run.greedy_key) if run.greedy_key else None
+        return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy)
+
+    def to_dataframe(self):
+        """Every result in the file (all runs, stores and configs), without hypotheses: a pandas DataFrame."""
+        return _frame(self.results())
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write `to_dataframe()` as CSV, atomically (a reader never sees half a file)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        self.to_dataframe().to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        return path
+
+    def __len__(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+
+def _point(row: sqlite3.Row) -> PointResult:
+    values = {name: row[name] for name in RESULT_COLUMNS}
+    hyps = tuple(json.loads(row["hypotheses"])) if "hypotheses" in row.keys() else ()
+    return PointResult(**values, hypotheses=hyps)
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    plan = json.loads(row["plan"])
+    return RunRecord(
+        id=int(row["id"]),
+        command=tuple(json.loads(row["command"])),
+        store_fingerprint=row["store_fingerprint"],
+        alphas=tuple(plan["alphas"]),
+        betas=tuple(plan["betas"]),
+        points=tuple(PlannedPoint(float(a), float(b), k) for a, b, k in plan["points"]),
+        greedy_key=plan.get("greedy"),
+        started=row["started"],
+        finished=row["finished"],
+        status=row["status"],
+        reused=row["reused"],
+        computed=row["computed"],
+    )
+
+
+def _frame(points: Sequence[PointResult]):
+    import pandas as pd
+
+    return pd.DataFrame([{name: getattr(p, name) for name in RESULT_COLUMNS} for p in points],
+                        columns=list(RESULT_COLUMNS))
+
+
+def _retry_locked(action, attempts: int = 50):
+    """Run `action`, retrying while another process holds the lock.
+
+    Switching to WAL and creating the schema need a moment of exclusive access; SQLite's busy handler does not
+    cover every such case (it returns "database is locked" at once when a journal-mode change races), so wait here.
+    """
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)

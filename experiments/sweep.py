@@ -1,0 +1,377 @@
+"""Alpha/beta sweeps: decode a store at every point of a grid, in parallel, into a resumable results store.
+
+    result = sweep("data/heldout-store", "lm/build/4gram.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5")
+    result.best, result.summary()
+
+Each grid point is one task. Workers are forked processes that each open the store (memory-mapped: the arrays are
+shared with the parent, not copied) and keep one LanguageModelCache, so the LM is loaded once per worker and never
+pickled; tasks and results are small (a key and weights in, scores and hypothesis texts out). The parent commits each
+finished point at once, so a killed sweep loses only the points in flight, and a rerun decodes only what is missing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from decoders.config import DecoderConfig
+from decoders.errors import LabError
+from decoders.factory import build_decoder, decoder_classes
+from decoders.store import LogitsStore
+from experiments.console import progress
+from experiments.evaluate import evaluate
+from experiments.grid import Grid
+from experiments.results import (
+    PlannedPoint, PointResult, ResultsDB, RunResults, keyed_config, now, result_key,
+)
+
+RUNS_DIR = Path("runs")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One point to decode: what the worker needs, nothing heavy."""
+
+    key: str
+    config: DecoderConfig  # effective config, real LM path
+    digest: str  # of the keyed config (LM by content)
+    alpha: float | None
+    beta: float | None
+    lm_fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker sends back for a task. `result` is None when another sweep had stored the point already."""
+
+    key: str
+    result: PointResult | None
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What `sweep()` returns: the run's results plus how they were obtained and where the artifacts are."""
+
+    results: RunResults
+    reused: int  # grid points found in the results store instead of decoded
+    computed: int  # grid points decoded by this sweep
+    greedy_reused: bool  # greedy (decoded once per store, for comparison) was found in the results store
+    seconds: float
+    workers: int
+    heatmap: Path | None
+    best_hypotheses: Path | None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.results.run_dir
+
+    @property
+    def best(self) -> PointResult | None:
+        return self.results.best
+
+    @property
+    def greedy(self) -> PointResult | None:
+        return self.results.greedy
+
+    def to_dataframe(self):
+        return self.results.to_dataframe()
+
+    def summary(self) -> dict:
+        from experiments.report import summary
+
+        return summary(self.results) | {
+            "reused": self.reused, "computed": self.computed, "greedy_reused": self.greedy_reused,
+            "seconds": round(self.seconds, 3),
+            "workers": self.workers, "heatmap": None if self.heatmap is None else str(self.heatmap),
+            "best_hypotheses": None if self.best_hypotheses is None else str(self.best_hypotheses),
+        }
+
+
+def sweep(
+    store: str | Path,
+    lm: str | Path,
+    alphas: str | Sequence[float] = "0.2:1.0:0.2",
+    betas: str | Sequence[float] = "0:2:0.5",
+    *,
+    unigrams: str | Path | None = None,
+    decoder: str = "beam",
+    params: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    run_dir: str | Path | None = None,
+    show_progress: bool | None = None,
+    on_point: Callable[[PointResult], None] | None = None,
+    command: Sequence[str] | None = None,
+) -> SweepResult:
+    """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
+
+    `alphas`/`betas` are specs ("0.2:1.0:0.2", "0.3,0.5") or numbers. `params` are further decoder parameters held
+    fixed (beam_width, hotwords, hotword_weight, ...). `workers` defaults to the CPU count; 1 decodes in this process.
+    `run_dir` defaults to runs/<store dir name>-<short LM fingerprint>. Writes RUN_DIR/results.sqlite,
+    RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl. Points already in the results store are reused.
+    """
+    from experiments import report
+    from lm.model import LanguageModelCache
+
+    started = time.perf_counter()
+    grid = Grid.of(alphas, betas)
+    workers = _worker_count(workers)
+    opened = LogitsStore.open(store)
+    fixed = dict(params or {})
+    clash = sorted(set(fixed) & {"lm", "unigrams", "alpha", "beta"})
+    if clash:
+        raise LabError(f"params {clash} are set by the sweep itself; pass lm/unigrams/alphas/betas as arguments")
+    base = _base_config(decoder, fixed, lm, unigrams)
+
+    # Build one decoder here before anything is written: a missing or corrupt LM, a bad parameter, an LM that does
+    # not fit the labels fails now, with its own message, rather than in every worker or after results exist.
+    lms = LanguageModelCache()
+    check = build_decoder(base.replace(alpha=grid.alphas[0], beta=grid.betas[0]), opened.vocabulary, lms)
+    loaded = lms.get(lm, unigrams)
+    tasks, greedy_task = _plan(opened, grid, base, loaded.fingerprint, _words_fingerprint(loaded.unigrams))
+
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(opened.path, loaded.fingerprint)
+    db = ResultsDB(run_dir)
+    db.add_store(opened)
+    run_id = db.start_run(
+        command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
+        opened.fingerprint, grid.alphas, grid.betas,
+        [PlannedPoint(t.alpha, t.beta, t.key) for t in tasks], greedy_task.key,
+    )
+    every = [greedy_task, *tasks]
+    reused = db.existing(t.key for t in every)
+    todo = [t for t in every if t.key not in reused]
+    computed: set[str] = set()
+    status = "failed"
+    try:
+        disable = None if show_progress is None else not show_progress
+        with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
+                closing(_execute(todo, opened, lms, check, db, workers)) as outcomes:
+            bar.update(len(reused))
+            for outcome in outcomes:
+                if outcome.result is None:  # a concurrent sweep stored it after we planned
+                    reused.add(outcome.key)
+                else:
+                    computed.add(outcome.key)
+                    # If a concurrent sweep decoded it too, the first commit wins and this insert is a no-op.
+                    db.insert(outcome.result)
+                    if on_point is not None:
+                        on_point(outcome.result)
+                bar.update(1)
+        status = "done"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        # Counts are of grid points; greedy is reported on its own.
+        db.finish_run(run_id, status, len(reused - {greedy_task.key}), len(computed - {greedy_task.key}))
+
+    results = db.run_results(run_id)
+    heatmap = report.write_heatmap(results, run_dir / report.HEATMAP_FILE)
+    best_hypotheses = report.write_best_hypotheses(db, results, run_dir / report.HYPOTHESES_FILE)
+    db.close()
+    return SweepResult(
+        results=results, reused=len(reused - {greedy_task.key}), computed=len(computed - {greedy_task.key}),
+        greedy_reused=greedy_task.key in reused, seconds=time.perf_counter() - started,
+        workers=1 if workers == 1 or len(todo) <= 1 else min(workers, len(todo)),
+        heatmap=heatmap, best_hypotheses=best_hypotheses,
+    )
+
+
+def default_run_dir(store: str | Path, lm_fingerprint: str) -> Path:
+    """runs/<store dir name>-<short LM fingerprint>: one directory per (data set, LM), whatever the weights."""
+    return RUNS_DIR / f"{Path(store).resolve().name}-{lm_fingerprint[:8]}"
+
+
+def _base_config(decoder: str, fixed: Mapping[str, Any], lm: str | Path, unigrams: str | Path | None) -> DecoderConfig:
+    """The swept decoder's effective config without weights: defaults filled in, so that `--beam-width 100` and
+    the default beam width, which decode identically, share their results."""
+    classes = decoder_classes()
+    if decoder not in classes:
+        raise LabError(f"unknown decoder {decoder!r}; known: {sorted(classes)}")
+    if decoder == "greedy":
+        raise LabError("greedy has no LM weights to sweep; pick a beam decoder (--decoder beam)")
+    params = dict(classes[decoder].defaults) | dict(fixed)
+    params |= {"lm": str(lm), "unigrams": None if unigrams is None else str(unigrams)}
+    return DecoderConfig(decoder, params)
+
+
+def _plan(store: LogitsStore, grid: Grid, base: DecoderConfig, lm_fp: str, words_fp: str) -> tuple[list[Task], Task]:
+    """The tasks of the grid (alpha-major) and the greedy task, each with its result key."""
+    tasks = []
+    for point in grid:
+        config = base.replace(alpha=point.alpha, beta=point.beta)
+        digest = keyed_config(config, lm_fp, words_fp).digest()
+        tasks.append(Task(result_key(store.fingerprint, digest), config, digest, point.alpha, point.beta, lm_fp))
+    greedy = DecoderConfig("greedy", {})
+    greedy_task = Task(result_key(store.fingerprint, greedy.digest()), greedy, greedy.digest(), None, None, None)
+    return tasks, greedy_task
+
+
+def _words_fingerprint(words: Sequence[str]) -> str:
+    """sha256 of the LM's word list as loaded: for a binary LM the words come from a separate file (given, or the
+    unigrams.txt beside it), and they change what the decoder can output, so results are keyed by them too."""
+    return hashlib.sha256("\n".join(words).encode()).hexdigest()
+
+
+def _execute(todo: list[Task], store: LogitsStore, lms, check, db: ResultsDB, workers: int):
+    """Yield an Outcome per task as each finishes, in this process or in a pool of forked workers."""
+    if not todo:
+        return
+    if workers == 1 or len(todo) == 1:
+        runner = _PointRunner(store, lms, db, seed=check)
+        for task in todo:
+            yield runner.run(task)
+        return
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = context.Pool(
+        processes=min(workers, len(todo)), initializer=_init_worker,
+        initargs=(str(store.path), store.fingerprint, str(db.run_dir)),
+    )
+    try:
+        # chunksize 1: points take seconds each and vary, so handing them out one by one keeps every core busy.
+        yield from pool.imap_unordered(_run_task, todo, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()  # after close() this only reaps; on error or Ctrl-C it stops points in flight
+        pool.join()
+
+
+class _PointRunner:
+    """Decodes tasks against one opened store with one LM cache: the state of one worker (or of the parent)."""
+
+    def __init__(self, store: LogitsStore, lms, db: ResultsDB, seed=None) -> None:
+        self.store = store
+        self.lms = lms
+        self.db = db
+        self.versions = json.dumps(versions(), sort_keys=True)
+        # Decoders by config minus the weights: a sweep changes only alpha/beta, which reconfigure() applies
+        # without reloading the LM or rebuilding pyctcdecode's unigram trie.
+        self._bases: dict[DecoderConfig, Any] = {}
+        if seed is not None:
+            self._bases[_unweighted(seed.config)] = seed
+
+    def decoder(self, config: DecoderConfig):
+        if config.name == "greedy":
+            return build_decoder(config, self.store.vocabulary)
+        base = self._bases.get(_unweighted(config))
+        if base is None:
+            base = self._bases[_unweighted(config)] = build_decoder(config, self.store.vocabulary, self.lms)
+            return base
+        if hasattr(base, "reconfigure"):
+            return base.reconfigure(alpha=config.get("alpha"), beta=config.get("beta"))
+        return build_decoder(config, self.store.vocabulary, self.lms)  # the LM cache still spares a reload
+
+    def run(self, task: Task) -> Outcome:
+        # Another sweep into the same directory may have stored this point since we planned: skip it.
+        if self.db.has(task.key):
+            return Outcome(task.key, None)
+        evaluation = evaluate(self.store, self.decoder(task.config))
+        return Outcome(task.key, PointResult(
+            key=task.key,
+            store_fingerprint=self.store.fingerprint,
+            config_digest=task.digest,
+            store_path=str(self.store.path),
+            decoder=task.config.name,
+            config=json.dumps(task.config.to_dict(), sort_keys=True),
+            lm_path=task.config.get("lm"),
+            lm_fingerprint=task.lm_fingerprint,
+            alpha=task.alpha,
+            beta=task.beta,
+            wer=evaluation.wer,
+            cer=evaluation.cer,
+            utterances=len(evaluation.ids),
+            seconds=evaluation.seconds,
+            created=now(),
+            versions=self.versions,
+            hypotheses=tuple(h.text for h in evaluation.hypotheses),
+        ))
+
+
+def _unweighted(config: DecoderConfig) -> DecoderConfig:
+    return DecoderConfig(config.name, {k: v for k, v in config.params if k not in ("alpha", "beta")})
+
+
+# The one piece of module state: the runner of a pool worker process, set by its initializer after the fork and
+# never in the parent. Pool tasks are plain functions, so this is where they find the worker's store and LM.
+_worker: _PointRunner | LabError | None = None
+
+
+def _init_worker(store_path: str, fingerprint: str, run_dir: str) -> None:
+    global _worker
+    # Ctrl-C reaches the whole process group; the parent alone handles it (terminating the pool), so workers do
+    # not each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    from lm.model import LanguageModelCache
+
+    try:
+        store = LogitsStore.open(store_path)
+        if store.fingerprint != fingerprint:
+            raise LabError(f"{store_path} changed while the sweep was starting (fingerprint differs); rerun it")
+        _worker = _PointRunner(store, LanguageModelCache(), ResultsDB(run_dir))
+    except LabError as exc:
+        # An exception escaping an initializer makes Pool start a new worker, forever; hand it to the tasks.
+        _worker = exc
+
+
+def _run_task(task: Task) -> Outcome:
+    if isinstance(_worker, LabError):
+        raise _worker
+    assert _worker is not None, "_run_task runs only in pool workers set up by _init_worker"
+    return _worker.run(task)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the sweep process dies.
+
+    Without this, `kill -9` of a sweep leaves its pool workers blocked on the task queue for ever (they hold the
+    queue's write end themselves, so they never see end-of-file).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    if workers < 1:
+        raise LabError(f"--workers must be >= 1, got {workers}")
+    return int(workers)
+
+
+def _api_command(store, lm, grid: Grid, decoder: str, fixed: Mapping, unigrams, workers: int) -> list[str]:
+    """What a Python caller asked for, recorded like a command line so `runs` reads the same either way."""
+    return ["sweep()", f"store={store}", f"lm={lm}", f"unigrams={unigrams}", f"decoder={decoder}",
+            f"alphas={list(grid.alphas)}", f"betas={list(grid.betas)}", f"params={dict(fixed)}", f"workers={workers}"]
+
+
+def versions() -> dict[str, str]:
+    """Versions of what decides a result, recorded with every row."""
+    found = {"python": platform.python_version()}
+    for name, dist in (("numpy", "numpy"), ("pyctcdecode", "pyctcdecode"), ("kenlm", "kenlm"),
+                       ("ctc-decoding-lab", "ctc-decoding-lab")):
+        try:
+            found[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found

@@ -1,0 +1,255 @@
+"""`decode bench`: which decoders it runs, what it measures and reports, and how it fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from decoders.beam import PyctcdecodeBeamDecoder
+from decoders.errors import DecoderConfigError, LabError, StoreError
+from decoders.factory import decoder_classes
+from decoders.greedy import GreedyDecoder
+from decoders.store import LogitsStore
+from decoders.synth import SynthSettings, synthesize_store
+from experiments import bench as B
+from experiments.cli import app
+from helpers import LM_SENTENCES, write_bigram_arpa
+from lm.errors import LMError
+
+pytest.importorskip("ctc_beam_decoder")
+pytest.importorskip("flashlight.lib.text.decoder")
+
+SENTENCES = LM_SENTENCES + ["THE DOG SAW A MAT", "A CAT SAT ON A LOG"]
+ROW_KEYS = {"name", "kind", "utterances", "audio_seconds", "cpu_seconds", "rtfx", "wer", "parity", "load_seconds",
+            "repeats", "deterministic", "config"}
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture()
+def arpa(tmp_path):
+    return write_bigram_arpa(tmp_path / "tiny.arpa", LM_SENTENCES)
+
+
+@pytest.fixture()
+def store(tmp_path):
+    synthesize_store(SENTENCES, tmp_path / "store", seed=0, settings=SynthSettings(difficulty=2.0))
+    return tmp_path / "store"
+
+
+class ThreadedBeam(PyctcdecodeBeamDecoder):
+    """Stands in for a compiled project decoder whose decode_batch runs on native threads."""
+
+    name = "threadbeam"
+
+    def __init__(self, config, vocabulary, lms=None):
+        super().__init__(config, vocabulary, lms)
+        self.thread_calls = []
+
+    def decode_batch(self, batch, threads=1):
+        self.thread_calls.append(threads)
+        return [self.decode(x) for x in batch]
+
+
+@pytest.fixture()
+def with_threaded(monkeypatch):
+    classes = decoder_classes() | {ThreadedBeam.name: ThreadedBeam}
+    monkeypatch.setattr(B, "decoder_classes", lambda: classes)
+
+
+def test_contenders_reference_first_project_then_peers_then_greedy(monkeypatch, with_threaded):
+    found = B.contenders()
+    assert [(c.name, c.kind) for c in found] == [
+        ("beam", "reference"), ("threadbeam", "project"), ("ctcbeam", "peer"), ("flashlight", "peer"),
+        ("greedy", "baseline"),
+    ]
+    # A peer the lead registers in decoder_classes stays a peer and is not run twice.
+    from decoders.peers import CtcBeamDecoder
+
+    classes = decoder_classes() | {"ctcbeam": CtcBeamDecoder}
+    monkeypatch.setattr(B, "decoder_classes", lambda: classes)
+    assert [c.name for c in B.contenders()].count("ctcbeam") == 1
+    assert [c.name for c in B.contenders(["greedy", "beam"])] == ["beam", "greedy"]
+    with pytest.raises(LabError, match="unknown decoder"):
+        B.contenders(["beam", "nope"])
+
+
+def test_contenders_include_every_registered_beam_decoder():
+    names = [c.name for c in B.contenders()]
+    registered = [n for n in decoder_classes() if n != "greedy"]
+    assert set(registered) <= set(names) and names[0] == "beam" and names[-1] == "greedy"
+
+
+def test_parse_decoders():
+    assert B.parse_decoders(" beam, ctcbeam ,") == ["beam", "ctcbeam"]
+    assert B.parse_decoders("") is None and B.parse_decoders(None) is None
+
+
+def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded):
+    result = B.run_bench(store, arpa, params={"beam_width": 16}, limit=None, repeats=2, reference_repeats=1)
+    rows = {row["name"]: row for row in result["decoders"]}
+    assert list(rows) == ["beam", "threadbeam", "ctcbeam", "flashlight", "greedy"]
+    assert result["skipped"] == []
+    opened = LogitsStore.open(store)
+    for row in rows.values():
+        assert ROW_KEYS <= set(row)
+        assert row["utterances"] == len(SENTENCES)
+        assert row["audio_seconds"] == pytest.approx(opened.audio_seconds, abs=0.01)
+        assert row["cpu_seconds"] >= 0 and row["load_seconds"] >= 0 and row["deterministic"]
+        assert 0 <= row["wer"] and 0 <= row["parity"] <= 1
+    assert rows["beam"]["parity"] == 1.0 and rows["beam"]["repeats"] == 1
+    assert rows["threadbeam"]["parity"] == 1.0 and rows["threadbeam"]["repeats"] == 2
+    assert rows["ctcbeam"]["parity"] == 1.0 and rows["ctcbeam"]["wer"] == rows["beam"]["wer"]
+    assert rows["greedy"]["wer"] > rows["beam"]["wer"]  # the LM repairs what the synthetic model confuses
+    assert rows["beam"]["config"]["params"]["beam_width"] == 16 and rows["greedy"]["config"]["params"] == {}
+    assert result["params"]["beam_width"] == 16 and result["params"]["alpha"] == 0.5
+    assert result["store"]["benched_utterances"] == len(SENTENCES) and result["store"]["synth"]["difficulty"] == 2.0
+    assert result["lm"]["path"] == str(arpa) and result["lm"]["order"] == 2
+    assert {"cpu", "cores", "python"} <= set(result["machine"])
+    [parallel] = result["parallel"]
+    assert parallel["name"] == "threadbeam" and parallel["threads"] == [1, 2] and parallel["same_text"]
+    assert set(parallel["wall_seconds"]) == set(parallel["cpu_seconds"]) == {"1", "2"} and parallel["speedup"] > 0
+    greedy = result["greedy_throughput"]
+    assert greedy["frames"] == opened.total_frames and greedy["frames_per_second"] > 0
+    assert greedy["target"] == 20e6
+    json.dumps(result)  # all of it is JSON
+
+
+def test_limit_and_subset_and_parity_needs_the_reference(store, arpa):
+    result = B.run_bench(store, arpa, limit=3, repeats=1, decoders=["greedy", "beam"])
+    assert [r["name"] for r in result["decoders"]] == ["beam", "greedy"]
+    assert all(r["utterances"] == 3 for r in result["decoders"])
+    assert result["parallel"] == []
+    result = B.run_bench(store, arpa, limit=2, repeats=1, decoders=["ctcbeam"])
+    assert result["decoders"][0]["parity"] is None and result["greedy_throughput"] is None
+
+
+def test_a_peer_that_cannot_be_built_is_skipped_unless_asked_for(store, arpa, monkeypatch):
+    from decoders import peers
+
+    def broken(*args, **kwargs):
+        raise DecoderConfigError("decoder 'flashlight' needs the 'flashlight-text' package")
+
+    monkeypatch.setattr(peers.FlashlightDecoder, "__init__", broken)
+    result = B.run_bench(store, arpa, limit=1, repeats=1, decoders=None)
+    assert [s["name"] for s in result["skipped"]] == ["flashlight"]
+    assert "flashlight" not in [r["name"] for r in result["decoders"]]
+    with pytest.raises(DecoderConfigError, match="flashlight-text"):
+        B.run_bench(store, arpa, limit=1, repeats=1, decoders=["beam", "flashlight"])
+
+
+def test_bad_inputs_fail_before_decoding(store, arpa, tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        B.run_bench(tmp_path / "nope", arpa)
+    with pytest.raises(LMError, match="does not exist"):
+        B.run_bench(store, tmp_path / "missing.arpa")
+    with pytest.raises(DecoderConfigError, match="beam_width"):
+        B.run_bench(store, arpa, params={"beam_width": 0})
+    with pytest.raises(LabError, match="repeats"):
+        B.run_bench(store, arpa, repeats=0)
+
+
+def test_cli_json_last_line_and_file(store, arpa, tmp_path):
+    out = tmp_path / "bench.json"
+    result = invoke("bench", store, "--lm", arpa, "--limit", 4, "--repeats", 1, "--alpha", 0.7, "--beam-width", 20,
+                    "--decoders", "beam,ctcbeam,greedy", "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last == json.loads(out.read_text())
+    assert [r["name"] for r in last["decoders"]] == ["beam", "ctcbeam", "greedy"]
+    assert [r["parity"] for r in last["decoders"]][:2] == [1.0, 1.0]
+    assert last["params"]["alpha"] == 0.7 and last["params"]["beam_width"] == 20
+    assert "rtfx" in result.stdout and "parity" in result.stdout  # the table
+
+
+def test_cli_default_output_path(store, arpa, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("bench", store, "--lm", arpa, "--limit", 1, "--repeats", 1, "--decoders", "beam,greedy")
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "runs" / "bench" / "store.json").read_text())
+    assert written["store"]["name"] == "store"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["{tmp}/nope", "--lm", "{lm}"], "does not exist"),
+    (["{store}", "--lm", "{tmp}/missing.arpa"], "language model"),
+    (["{store}"], "--lm"),
+    ([], "STORE"),
+    (["{store}", "--lm", "{lm}", "--decoders", "beam,nope"], "unknown decoder"),
+    (["{store}", "--lm", "{lm}", "--default"], "not both"),
+])
+def test_cli_errors_are_one_line(store, arpa, tmp_path, args, message):
+    filled = [a.format(tmp=tmp_path, lm=arpa, store=store) for a in args]
+    result = invoke("bench", *filled)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture()
+def default_layout(tmp_path, monkeypatch):
+    """--default's paths moved into tmp_path, with a tiny LM standing in for the default one."""
+    lm_dir = tmp_path / "lm"
+    lm_dir.mkdir()
+    write_bigram_arpa(lm_dir / "tiny.arpa", LM_SENTENCES)
+    (lm_dir / "heldout.txt").write_text("\n".join(SENTENCES[:4]) + "\n")
+    regimes = tuple((name, tmp_path / "data" / path.name, settings) for name, path, settings in B.DEFAULT_REGIMES)
+    monkeypatch.setattr(B, "DEFAULT_LM_DIR", lm_dir)
+    monkeypatch.setattr(B, "DEFAULT_LM", lm_dir / "tiny.arpa")
+    monkeypatch.setattr(B, "DEFAULT_REGIMES", regimes)
+    monkeypatch.setattr("lm.build.read_artifacts", lambda out_dir: SimpleNamespace())
+    monkeypatch.chdir(tmp_path)
+    return regimes
+
+
+def test_prepare_defaults_builds_missing_stores_once(default_layout):
+    regimes = B.prepare_defaults()
+    assert [name for name, _ in regimes] == ["default", "hard"]
+    difficulties = [LogitsStore.open(path).provenance["synth"]["difficulty"] for _, path in regimes]
+    assert difficulties == [1.0, B.HARD_DIFFICULTY]
+    stamp = (regimes[1][1] / "store.json").stat().st_mtime_ns
+    B.prepare_defaults()
+    assert (regimes[1][1] / "store.json").stat().st_mtime_ns == stamp
+
+
+def test_prepare_defaults_refuses_a_store_of_another_difficulty(default_layout):
+    _, hard_path, _ = default_layout[1]
+    synthesize_store(SENTENCES[:2], hard_path, settings=SynthSettings(difficulty=1.0))
+    with pytest.raises(LabError, match="difficulty"):
+        B.prepare_defaults()
+
+
+def test_prepare_defaults_warns_about_a_store_of_older_rates(default_layout):
+    _, default_path, _ = default_layout[0]
+    synthesize_store(SENTENCES[:2], default_path, settings=SynthSettings(confusion=0.03))
+    said = []
+    B.prepare_defaults(say=said.append)
+    assert any("confusion=0.03" in line and "Delete" in line for line in said)
+
+
+def test_prepare_defaults_builds_a_missing_lm(default_layout, monkeypatch):
+    built = []
+    monkeypatch.setattr("lm.build.read_artifacts", lambda out_dir: None)
+    monkeypatch.setattr("lm.build.build_default_lm", lambda out_dir: built.append(Path(out_dir)))
+    B.prepare_defaults()
+    assert built == [B.DEFAULT_LM_DIR]
+
+
+def test_cli_default_benches_both_regimes(default_layout, tmp_path):
+    result = invoke("bench", "--default", "--limit", 2, "--repeats", 1, "--decoders", "beam,greedy", "--json")
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [r["regime"] for r in last["regimes"]] == ["default", "hard"]
+    assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, B.HARD_DIFFICULTY]
+    for name in ("heldout-store", "heldout-hard-store"):
+        assert json.loads((tmp_path / "runs" / "bench" / f"{name}.json").read_text())["decoders"][0]["parity"] == 1.0
+
+
+def test_greedy_is_in_the_registry_the_bench_uses():
+    assert decoder_classes()["greedy"] is GreedyDecoder

@@ -1,0 +1,122 @@
+"""The results store: WAL and busy timeout, one row per key under concurrent writers, keys, export, bad files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from decoders.config import DecoderConfig
+from experiments.results import (
+    PlannedPoint, PointResult, ResultsDB, ResultsError, keyed_config, result_key,
+)
+from sweep_helpers import make_store
+
+
+def point(key: str, alpha: float = 0.5, beta: float = 1.0, wer: float = 0.1, store_fp: str = "s" * 64,
+          hypotheses: tuple[str, ...] = ("THE CAT",)) -> PointResult:
+    return PointResult(
+        key=key, store_fingerprint=store_fp, config_digest=key, store_path="store", decoder="beam", config="{}",
+        lm_path="lm.arpa", lm_fingerprint="f" * 64, alpha=alpha, beta=beta, wer=wer, cer=wer / 2, utterances=1,
+        seconds=0.1, created="2026-01-01T00:00:00+00:00", versions="{}", hypotheses=hypotheses,
+    )
+
+
+def test_wal_mode_and_busy_timeout(tmp_path):
+    db = ResultsDB(tmp_path / "run")
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+
+
+def test_a_key_is_stored_once(tmp_path):
+    db = ResultsDB(tmp_path / "run")
+    assert db.insert(point("k1", wer=0.1)) is True
+    assert db.insert(point("k1", wer=0.9)) is False  # the first commit wins; the second is not an error
+    assert len(db) == 1 and db.get("k1").wer == 0.1
+    with pytest.raises(sqlite3.IntegrityError):  # and the (store, config digest) pair is unique on its own
+        db.conn.execute("INSERT INTO results SELECT 'k2', store_fingerprint, config_digest, store_path, decoder, "
+                        "config, lm_path, lm_fingerprint, alpha, beta, wer, cer, utterances, seconds, created, "
+                        "versions, hypotheses FROM results WHERE key = 'k1'")
+
+
+def test_keys_use_lm_content_not_path():
+    config = DecoderConfig("beam", {"lm": "/a/4gram.bin", "unigrams": None, "alpha": 0.5})
+    moved = config.replace(lm="/b/renamed.bin", unigrams="/b/unigrams.txt")
+    assert keyed_config(config, "f1", "w1").digest() == keyed_config(moved, "f1", "w1").digest()
+    assert keyed_config(config, "f1", "w1").digest() != keyed_config(config, "f2", "w1").digest()
+    assert keyed_config(config, "f1", "w1").digest() != keyed_config(config, "f1", "w2").digest()
+    assert keyed_config(DecoderConfig("greedy"), None, None) == DecoderConfig("greedy")
+    assert result_key("s1", "d") != result_key("s2", "d") != result_key("s1", "e")
+
+
+def _hammer(run_dir, worker: int) -> None:
+    db = ResultsDB(run_dir)
+    for n in range(40):
+        db.insert(point(f"shared-{n}", alpha=float(n)))  # every writer races for these
+        db.insert(point(f"own-{worker}-{n}", alpha=float(n)))
+    db.close()
+
+
+def test_concurrent_writers_do_not_fail_or_duplicate(tmp_path):
+    run_dir = tmp_path / "run"
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_hammer, args=(run_dir, w)) for w in range(4)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(60)
+    assert [w.exitcode for w in writers] == [0, 0, 0, 0]
+    db = ResultsDB(run_dir)
+    assert len(db) == 40 + 4 * 40
+    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_runs_hypotheses_dataframe_and_csv(tmp_path):
+    store = make_store(tmp_path / "store")
+    db = ResultsDB(tmp_path / "run")
+    db.add_store(store)
+    hyps = tuple(f"HYP {i}" for i in range(len(store)))
+    db.insert(point("a", alpha=0.5, wer=0.2, store_fp=store.fingerprint, hypotheses=hyps))
+    db.insert(point("b", alpha=1.0, wer=0.1, store_fp=store.fingerprint, hypotheses=hyps))
+    run_id = db.start_run(["decode", "sweep"], store.fingerprint, [0.5, 1.0], [1.0],
+                          [PlannedPoint(0.5, 1.0, "a"), PlannedPoint(1.0, 1.0, "b"), PlannedPoint(1.5, 1.0, "c")],
+                          greedy_key=None)
+    results = db.run_results(run_id)
+    assert results.run.status == "running" and results.run.finished is None
+    assert [p.key for p in results.points] == ["a", "b"] and results.missing == 1
+    assert results.best.key == "b"
+    db.finish_run(run_id, "done", reused=0, computed=2)
+    assert db.run().status == "done" and db.run().finished is not None
+    exported = db.hypotheses("b")
+    assert exported[0] == {"id": store.ids[0], "reference": store.references[0], "hypothesis": "HYP 0"}
+
+    frame = ResultsDB(tmp_path / "run").to_dataframe()
+    assert sorted(frame["key"]) == ["a", "b"] and "hypotheses" not in frame.columns
+    csv = db.to_csv(tmp_path / "results.csv")
+    import pandas as pd
+
+    assert list(pd.read_csv(csv).sort_values("alpha")["wer"]) == [0.2, 0.1]
+
+
+def test_missing_and_corrupt_results_files(tmp_path):
+    with pytest.raises(ResultsError, match="does not exist"):
+        ResultsDB(tmp_path / "nope", create=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ResultsError, match="has no results.sqlite"):
+        ResultsDB(tmp_path / "empty", create=False)
+    assert not (tmp_path / "empty" / "results.sqlite").exists()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ResultsError, match="not a readable results database"):
+        ResultsDB(tmp_path / "bad")
+    with pytest.raises(ResultsError, match="no sweep runs"):
+        ResultsDB(tmp_path / "fresh").run()
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    ResultsDB(tmp_path / "run").close()
+    with sqlite3.connect(tmp_path / "run" / "results.sqlite") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(ResultsError, match="schema version 99"):
+        ResultsDB(tmp_path / "run")
