@@ -17,7 +17,7 @@ from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, WordSpan
 from decoders.vocabulary import Vocabulary, normalize_transcript
-from lm.model import LanguageModelCache, check_alphabet
+from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 
 # The parameters (and defaults) every pyctcdecode-compatible beam decoder of this project takes.
 BEAM_DEFAULTS: dict[str, Any] = {
@@ -68,6 +68,19 @@ def warn_about_unknown_hotwords(hotwords: list[str], model, beam_prune_logp: flo
         )
 
 
+def load_checked_lm(
+    decoder: Decoder, lms: LanguageModelCache, hotwords: list[str] = ()
+) -> LoadedLM | None:
+    """The LM a beam decoder's config names, loaded once per cache and checked against its labels (case, overlap);
+    None without one. Every beam decoder loads through here, so their errors and warnings read the same."""
+    if decoder.param("lm") is None:
+        return None
+    loaded = lms.get(decoder.param("lm"), decoder.param("unigrams"))
+    check_alphabet(loaded.unigrams, decoder.vocabulary.characters, loaded.path)
+    warn_about_unknown_hotwords(list(hotwords), loaded.model, float(decoder.param("beam_prune_logp")))
+    return loaded
+
+
 class PyctcdecodeBeamDecoder(Decoder):
     """`beam`: pyctcdecode's prefix beam search, with a KenLM model (ARPA or binary plus its unigram list) or none."""
 
@@ -91,12 +104,8 @@ class PyctcdecodeBeamDecoder(Decoder):
         # pyctcdecode logs about special tokens like <s> and <unk>; they are expected in wav2vec2 vocabularies.
         logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
         alphabet = Alphabet.build_alphabet(list(self.vocabulary.tokens))
-        language_model = None
-        if self.param("lm") is not None:
-            loaded = self._lms.get(self.param("lm"), self.param("unigrams"))
-            check_alphabet(loaded.unigrams, self.vocabulary.characters)
-            warn_about_unknown_hotwords(self._hotwords, loaded.model, float(self.param("beam_prune_logp")))
-            language_model = LanguageModel(loaded.model, loaded.unigrams)
+        loaded = load_checked_lm(self, self._lms, self._hotwords)
+        language_model = None if loaded is None else LanguageModel(loaded.model, loaded.unigrams)
         search = BeamSearchDecoderCTC(alphabet, language_model)
         # pyctcdecode parks every LM in a class-level dict until told to forget it; forget it with the search.
         weakref.finalize(search, BeamSearchDecoderCTC.model_container.pop, search._model_key, None)

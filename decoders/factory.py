@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 
 def decoder_classes() -> dict[str, type[Decoder]]:
-    # Imported here so that `import decoders` stays light and the optional compiled decoder may be absent.
+    # Imported here so that `import decoders` stays light (pyctcdecode, KenLM and the peers load on first use).
     from decoders.beam import PyctcdecodeBeamDecoder
+    from decoders.fastbeam import FastBeamDecoder
     from decoders.greedy import GreedyDecoder
+    from decoders.peers import peer_classes
 
-    return {cls.name: cls for cls in (GreedyDecoder, PyctcdecodeBeamDecoder)}
+    return {cls.name: cls for cls in (GreedyDecoder, PyctcdecodeBeamDecoder, FastBeamDecoder)} | peer_classes()
 
 
 def build_decoder(config: DecoderConfig, vocabulary: Vocabulary, lms: LanguageModelCache | None = None) -> Decoder:

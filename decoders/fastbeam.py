@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, warn_about_unknown_hotwords
+from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY, Hypothesis, WordSpan
 from decoders.logprobs import check_logprobs
 from decoders.vocabulary import Vocabulary, normalize_transcript
 from lm.errors import LMError
-from lm.model import LanguageModelCache, LoadedLM, check_alphabet
+from lm.model import LanguageModelCache, LoadedLM
 
 if TYPE_CHECKING:
     from decoders.store import LogitsStore
@@ -177,13 +177,8 @@ class FastBeamDecoder(Decoder):
         self._search = native.Search(alphabet, self._lm, native.Hotwords(hotword_unigrams(hotwords)), params)
 
     def _load_lm(self, hotwords: list[str]) -> Any:
-        if self.param("lm") is None:
-            return None
-        # The same loading, unigram list, checks and warnings as the `beam` decoder, so that errors read the same.
-        loaded = self._lms.get(self.param("lm"), self.param("unigrams"))
-        check_alphabet(loaded.unigrams, self.vocabulary.characters)
-        warn_about_unknown_hotwords(hotwords, loaded.model, float(self.param("beam_prune_logp")))
-        return _native_lm(self._lms, loaded)
+        loaded = load_checked_lm(self, self._lms, hotwords)
+        return None if loaded is None else _native_lm(self._lms, loaded)
 
     def reconfigure(self, **params: Any) -> "FastBeamDecoder":
         """The same decoder with new parameters; unless the LM itself changes, the loaded native LM is reused."""

@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case
+from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, WordSpan
 from decoders.vocabulary import Vocabulary, normalize_transcript
-from lm.model import LanguageModelCache, LoadedLM, check_alphabet
+from lm.model import LanguageModelCache
 
 # pyctcdecode and KenLM score in log10; the search adds natural-log acoustic scores. pyctcdecode multiplies by this.
 LN_10 = math.log(10.0)
@@ -46,15 +46,6 @@ def _optional(module: str, package: str, decoder: str):
         ) from None
 
 
-def _load_lm(decoder: Decoder, lms: LanguageModelCache | None) -> LoadedLM | None:
-    """The LM named by the config, loaded (or taken from `lms`) and checked against the labels; None without one."""
-    if decoder.param("lm") is None:
-        return None
-    loaded = (lms if lms is not None else LanguageModelCache()).get(decoder.param("lm"), decoder.param("unigrams"))
-    check_alphabet(loaded.unigrams, decoder.vocabulary.characters, loaded.path)
-    return loaded
-
-
 class CtcBeamDecoder(Decoder):
     """`ctcbeam`: ctc-beam-decoder's prefix beam search; same parameters, same meaning, as pyctcdecode's `beam`.
 
@@ -70,7 +61,7 @@ class CtcBeamDecoder(Decoder):
         check_beam_params(self.config)
         ctc_beam_decoder = _optional("ctc_beam_decoder", "ctc-beam-decoder", self.name)
         self._hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
-        loaded = _load_lm(self, lms)
+        loaded = load_checked_lm(self, lms if lms is not None else LanguageModelCache())
         try:
             self._search = ctc_beam_decoder.build_ctcdecoder(
                 list(vocabulary.tokens),
@@ -172,7 +163,7 @@ class FlashlightDecoder(Decoder):
         fl_decoder = _optional("flashlight.lib.text.decoder", "flashlight-text", self.name)
         fl_kenlm = _optional("flashlight.lib.text.decoder.kenlm", "flashlight-text", self.name)
         fl_dictionary = _optional("flashlight.lib.text.dictionary", "flashlight-text", self.name)
-        loaded = _load_lm(self, lms)
+        loaded = load_checked_lm(self, lms if lms is not None else LanguageModelCache())
 
         # Words are spelled character by character with the one-character labels (not the blank or the delimiter).
         spelling = {

@@ -17,8 +17,8 @@ from experiments.grid import Grid
 DEMO_LM_DIR = Path("lm/build")
 DEMO_STORE = Path("data/heldout-store")
 DEMO_RUN_DIR = Path("runs/demo")
-DEMO_ALPHAS = "0.2:1.0:0.2"
-DEMO_BETAS = "0:2:0.5"
+DEMO_ALPHAS = "0.1:1.1:0.2"
+DEMO_BETAS = "0:3:0.5"
 
 
 @run_command

@@ -80,8 +80,9 @@ def run_logged(command: Sequence[str | os.PathLike[str]], what: str, cwd: Path |
 
 
 @contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    # Two processes (e.g. `make lm` and a test run) may both find the binaries missing; only one should build.
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path`: two processes (`make install` and a test run, say) may both find a
+    build missing; only one should build it, the other waits and then finds it done."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -132,6 +133,16 @@ def _unpack(sdist: Path, src_root: Path) -> Path:
     return source
 
 
+def ensure_kenlm_source(root: Path = DEFAULT_ROOT) -> Path:
+    """The unpacked kenlm sdist under root/src, downloaded and unpacked first if needed.
+
+    For builds that compile KenLM themselves (the fastbeam extension). Taken under the lock the lmplz build holds,
+    because unpacking empties the source folder first."""
+    root = Path(root)
+    with exclusive(root / ".build.lock"):
+        return _unpack(_download_sdist(root / "download"), root / "src")
+
+
 def ensure_kenlm_binaries(root: Path = DEFAULT_ROOT) -> KenLMBinaries:
     """Return KenLM's `lmplz` and `build_binary` under root/bin, building them first if they are missing."""
     root = Path(root)
@@ -139,7 +150,7 @@ def ensure_kenlm_binaries(root: Path = DEFAULT_ROOT) -> KenLMBinaries:
     found = _existing(bin_dir)
     if found is not None:
         return found
-    with _exclusive(root / ".build.lock"):
+    with exclusive(root / ".build.lock"):
         found = _existing(bin_dir)  # another process may have finished while we waited for the lock
         if found is not None:
             return found

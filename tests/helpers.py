@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from decoders.vocabulary import Vocabulary
 
 LM_SENTENCES = [
     "THE CAT SAT ON THE MAT",

@@ -67,8 +67,8 @@ def with_threaded(monkeypatch):
 def test_contenders_reference_first_project_then_peers_then_greedy(monkeypatch, with_threaded):
     found = B.contenders()
     assert [(c.name, c.kind) for c in found] == [
-        ("beam", "reference"), ("threadbeam", "project"), ("ctcbeam", "peer"), ("flashlight", "peer"),
-        ("greedy", "baseline"),
+        ("beam", "reference"), ("fastbeam", "project"), ("threadbeam", "project"), ("ctcbeam", "peer"),
+        ("flashlight", "peer"), ("greedy", "baseline"),
     ]
     # A peer the lead registers in decoder_classes stays a peer and is not run twice.
     from decoders.peers import CtcBeamDecoder
@@ -95,7 +95,7 @@ def test_parse_decoders():
 def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded):
     result = B.run_bench(store, arpa, params={"beam_width": 16}, limit=None, repeats=2, reference_repeats=1)
     rows = {row["name"]: row for row in result["decoders"]}
-    assert list(rows) == ["beam", "threadbeam", "ctcbeam", "flashlight", "greedy"]
+    assert list(rows) == ["beam", "fastbeam", "threadbeam", "ctcbeam", "flashlight", "greedy"]
     assert result["skipped"] == []
     opened = LogitsStore.open(store)
     for row in rows.values():
@@ -106,6 +106,7 @@ def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded)
         assert 0 <= row["wer"] and 0 <= row["parity"] <= 1
     assert rows["beam"]["parity"] == 1.0 and rows["beam"]["repeats"] == 1
     assert rows["threadbeam"]["parity"] == 1.0 and rows["threadbeam"]["repeats"] == 2
+    assert rows["fastbeam"]["parity"] == 1.0 and rows["fastbeam"]["wer"] == rows["beam"]["wer"]
     assert rows["ctcbeam"]["parity"] == 1.0 and rows["ctcbeam"]["wer"] == rows["beam"]["wer"]
     assert rows["greedy"]["wer"] > rows["beam"]["wer"]  # the LM repairs what the synthetic model confuses
     assert rows["beam"]["config"]["params"]["beam_width"] == 16 and rows["greedy"]["config"]["params"] == {}
@@ -113,8 +114,10 @@ def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded)
     assert result["store"]["benched_utterances"] == len(SENTENCES) and result["store"]["synth"]["difficulty"] == 2.0
     assert result["lm"]["path"] == str(arpa) and result["lm"]["order"] == 2
     assert {"cpu", "cores", "python"} <= set(result["machine"])
-    [parallel] = result["parallel"]
-    assert parallel["name"] == "threadbeam" and parallel["threads"] == [1, 2] and parallel["same_text"]
+    parallel = {p["name"]: p for p in result["parallel"]}
+    assert set(parallel) == {"fastbeam", "threadbeam"}  # every decoder whose decode_batch takes threads
+    parallel = parallel["threadbeam"]
+    assert parallel["threads"] == [1, 2] and parallel["same_text"]
     assert set(parallel["wall_seconds"]) == set(parallel["cpu_seconds"]) == {"1", "2"} and parallel["speedup"] > 0
     greedy = result["greedy_throughput"]
     assert greedy["frames"] == opened.total_frames and greedy["frames_per_second"] > 0

@@ -329,7 +329,7 @@ def test_cli_report_of_a_directory_without_results(tmp_path):
     assert result.exit_code == 2 and "has no results.sqlite" in result.output
 
 
-def test_demo_builds_its_store_and_sweeps_5_by_5(tmp_path, monkeypatch):
+def test_demo_builds_its_store_and_sweeps_6_by_7(tmp_path, monkeypatch):
     """`decode demo` from a checkout whose LM is built (a tiny stand-in here; building the real one takes minutes)."""
     import typer
 
@@ -348,9 +348,9 @@ def test_demo_builds_its_store_and_sweeps_5_by_5(tmp_path, monkeypatch):
     result = runner.invoke(demo_app, ["demo", "--decoder", "beam", "--first", "3", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["points"] == 25 and summary["computed"] == 25
+    assert summary["points"] == 42 and summary["computed"] == 42
     assert (tmp_path / "data" / "heldout-store" / "store.json").is_file()
     assert (tmp_path / "runs" / "demo" / "wer_heatmap.png").is_file()
     assert "WER heatmap: runs/demo/wer_heatmap.png" in result.stdout
     again = runner.invoke(demo_app, ["demo", "--decoder", "beam", "--first", "3", "--json"])
-    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 25
+    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 42

@@ -8,18 +8,15 @@ mostly KenLM). The kenlm==0.3.0 sdist is the one lm/kenlm_tools.py fetches for l
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import shutil
 import sys
 import sysconfig
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from decoders.errors import LabError
-from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, run_logged
+from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, exclusive, run_logged
 
 NATIVE_DIR = Path(__file__).resolve().parent
 BUILD_DIR = NATIVE_DIR / "build"
@@ -53,27 +50,11 @@ def is_fresh() -> bool:
     return all(source.stat().st_mtime <= built for source in _sources())
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # `make install` and a test session may both find the .so stale; the second waits and then finds it fresh.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def kenlm_source() -> Path:
-    """The unpacked kenlm sdist under lm/kenlm/src, downloaded and unpacked first if needed (with lm.kenlm_tools)."""
-    # Private helpers of lm.kenlm_tools, reused so that there is one download of one sdist; taken under the same lock
-    # that its lmplz build holds, because its unpack step empties the source folder before extracting.
-    from lm.kenlm_tools import _download_sdist, _exclusive, _unpack
+    """The unpacked kenlm sdist under lm/kenlm/src: the same download lmplz is built from."""
+    from lm.kenlm_tools import ensure_kenlm_source
 
-    with _exclusive(KENLM_ROOT / ".build.lock"):
-        sdist = _download_sdist(KENLM_ROOT / "download")
-        return _unpack(sdist, KENLM_ROOT / "src")
+    return ensure_kenlm_source(KENLM_ROOT)
 
 
 def _pybind11_cmake_dir() -> str:
@@ -112,7 +93,7 @@ def ensure_built(force: bool = False, jobs: int = 2) -> Path:
     target = extension_path()
     if not force and is_fresh():
         return target
-    with _locked(BUILD_DIR / ".lock"):
+    with exclusive(BUILD_DIR / ".lock"):
         if not force and is_fresh():  # another process built it while we waited
             return target
         if shutil.which("cmake") is None:
