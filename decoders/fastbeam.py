@@ -12,7 +12,6 @@ import itertools
 import math
 import os
 import re
-import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -39,8 +38,6 @@ _UNK_CHARACTER = "⁇"
 # Utterances handed to the native threads at a time: bounds the memory of preprocessed copies of a long batch and
 # sets how often progress is reported; each chunk ends with its slowest utterance, so not much smaller.
 _CHUNK = 64
-# Attribute of a LanguageModelCache under which the natively loaded LMs are kept (see _native_lm).
-_MEMO_ATTRIBUTE = "_fastbeam_native_lms"
 
 
 def native_module() -> Any:
@@ -106,27 +103,16 @@ def search_input(logprobs: np.ndarray) -> np.ndarray:
 
 
 def _native_lm(lms: LanguageModelCache, loaded: LoadedLM) -> Any:
-    """The native KenLM model for `loaded`, loaded once per cache object.
+    """The native KenLM model for `loaded`, loaded once per cache object and shared by its decoders."""
 
-    Kept on the cache object itself, so that its lifetime is the cache's (no module-level state), and weakly keyed
-    by the LoadedLM so that it goes when the cache drops that model (clear(), or a rebuilt file).
-    """
-    memo = getattr(lms, _MEMO_ATTRIBUTE, None)
-    if memo is None:
-        memo = weakref.WeakKeyDictionary()
+    def build(loaded: LoadedLM) -> Any:
         try:
-            setattr(lms, _MEMO_ATTRIBUTE, memo)
-        except AttributeError:  # a cache type that takes no attributes: load per decoder instead
-            pass
-    native = memo.get(loaded)
-    if native is None:
-        try:
-            native = native_module().LanguageModel(str(loaded.path), list(loaded.unigrams))
+            return native_module().LanguageModel(str(loaded.path), list(loaded.unigrams))
         except RuntimeError as exc:
             raise LMError(f"the fastbeam decoder cannot load {loaded.path} ({exc}), although the kenlm module "
                           "could; rebuild the decoder with `python -m decoders.native --force`.") from exc
-        memo[loaded] = native
-    return native
+
+    return lms.derived(loaded, "fastbeam", build)
 
 
 def _hypothesis(result: tuple) -> Hypothesis:

@@ -200,6 +200,15 @@ class LanguageModelCache:
 
     def __init__(self) -> None:
         self._loaded: dict[tuple[str, str | None, int, int], LoadedLM] = {}
+        self._derived: dict[tuple[int, str], tuple[LoadedLM, object]] = {}
+
+    def derived(self, loaded: LoadedLM, kind: str, build: Callable[[LoadedLM], object]) -> object:
+        """An object built once from `loaded` (e.g. a decoder's own native copy of the model) and kept as long as
+        this cache keeps the LM, so that decoders sharing a cache share it too."""
+        key = (id(loaded), kind)
+        if key not in self._derived or self._derived[key][0] is not loaded:
+            self._derived[key] = (loaded, build(loaded))
+        return self._derived[key][1]
 
     def get(self, path: Path | str, unigrams: Path | str | None = None) -> LoadedLM:
         resolved = Path(path).resolve()
@@ -218,3 +227,4 @@ class LanguageModelCache:
 
     def clear(self) -> None:
         self._loaded.clear()
+        self._derived.clear()
