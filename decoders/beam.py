@@ -15,7 +15,7 @@ from pyctcdecode.language_model import LanguageModel
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import Hypothesis, WordSpan
+from decoders.hypothesis import Hypothesis, frames_array
 from decoders.vocabulary import Vocabulary, normalize_transcript
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 
@@ -134,11 +134,10 @@ class PyctcdecodeBeamDecoder(Decoder):
             hotword_weight=float(self.param("hotword_weight")),
         )
         text, _, word_frames, acoustic, total = beams[0]
-        words = tuple(WordSpan(word, int(start), int(end)) for word, (start, end) in word_frames)
         return Hypothesis(
             text=normalize_transcript(text),
             score=float(total),
             acoustic_score=float(acoustic),
             lm_score=float(total - acoustic),
-            words=words,
+            word_frames=frames_array(frames for _, frames in word_frames),
         )

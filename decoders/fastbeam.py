@@ -20,7 +20,7 @@ from decoders.base import Decoder
 from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import EMPTY, Hypothesis, WordSpan
+from decoders.hypothesis import EMPTY, Hypothesis, frames_array
 from decoders.logprobs import check_logprobs
 from decoders.vocabulary import Vocabulary, normalize_transcript
 from lm.errors import LMError
@@ -122,7 +122,7 @@ def _hypothesis(result: tuple) -> Hypothesis:
         score=float(total),
         acoustic_score=float(acoustic),
         lm_score=float(total - acoustic),
-        words=tuple(WordSpan(word, int(start), int(end)) for word, start, end in words),
+        word_frames=frames_array((start, end) for _, start, end in words),
     )
 
 

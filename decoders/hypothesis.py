@@ -2,34 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Iterable, NamedTuple
+
+import numpy as np
 
 
 class WordSpan(NamedTuple):
-    """A decoded word and the frames it covers: `start` inclusive, `end` exclusive.
-
-    A named tuple rather than a dataclass: greedy decoding makes one per word, and tuples are several times cheaper
-    to create."""
+    """A decoded word and the frames it covers: `start` inclusive, `end` exclusive."""
 
     word: str
     start: int
     end: int
 
 
-@dataclass(frozen=True)
+def frames_array(spans: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Word frames as a Hypothesis holds them: a read-only [words, 2] int32 array of (start, end) pairs."""
+    array = np.array(list(spans), dtype=np.int32).reshape(-1, 2)
+    array.flags.writeable = False
+    return array
+
+
+NO_FRAMES = frames_array([])
+
+
+@dataclass(frozen=True, eq=False)
 class Hypothesis:
     """The best transcript of one utterance.
 
     Scores are natural-log and present where the method has them: `acoustic_score` is the CTC log-probability part,
     `lm_score` everything the search added on top (weighted LM, word bonus, hotword boosts), `score` their sum.
+
+    `word_frames` row i holds the frames of word i of `text.split()`, where the decoder reports frames (else it is
+    empty). Words are kept as this one array and made into `WordSpan`s only when asked for: greedy decoding of a whole
+    store would otherwise spend most of its time creating per-word Python objects that WER never looks at.
     """
 
     text: str
     score: float | None = None
     acoustic_score: float | None = None
     lm_score: float | None = None
-    words: tuple[WordSpan, ...] = ()
+    word_frames: np.ndarray = field(default_factory=lambda: NO_FRAMES)  # shared: it is read-only
+
+    @property
+    def words(self) -> tuple[WordSpan, ...]:
+        if not len(self.word_frames):
+            return ()
+        pairs = self.word_frames.tolist()
+        return tuple(WordSpan(w, s, e) for w, (s, e) in zip(self.text.split(), pairs, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hypothesis):
+            return NotImplemented
+        return (self.text, self.score, self.acoustic_score, self.lm_score) == (
+            other.text, other.score, other.acoustic_score, other.lm_score
+        ) and np.array_equal(self.word_frames, other.word_frames)
 
     def to_dict(self) -> dict:
         return {

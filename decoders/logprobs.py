@@ -13,19 +13,12 @@ _NORMALISED_TOLERANCE = 1e-3
 def check_logprobs(array: np.ndarray, vocab_size: int, where: str = "input") -> np.ndarray:
     """Return `array` as a 2-D float array, or raise LogitsError naming `where`, the expected and the found.
 
-    -inf is allowed (a column the model rules out); NaN and +inf are not.
+    -inf is allowed (a column the model rules out); NaN and +inf are not, nor a frame that is -inf throughout.
     """
-    array = np.asarray(array)
-    if array.ndim != 2:
-        raise LogitsError(f"{where}: expected a [frames, {vocab_size}] array, found shape {tuple(array.shape)}")
-    if array.shape[1] != vocab_size:
-        raise LogitsError(
-            f"{where}: has {array.shape[1]} columns but the vocabulary has {vocab_size} labels "
-            "(are these logits from a different model, or transposed?)"
-        )
-    if not np.issubdtype(array.dtype, np.floating):
-        raise LogitsError(f"{where}: expected floating-point values, found dtype {array.dtype}")
-    if array.size and np.isfinite(array.sum(dtype=np.float64)):
+    array = check_shape(array, vocab_size, where)
+    with np.errstate(invalid="ignore"):  # inf - inf: the NaN it makes is what the check looks for
+        finite = np.isfinite(array.sum(dtype=np.float64))
+    if array.size and finite:
         return array  # one pass when every value is finite, the usual case
     bad = np.isnan(array) | np.isposinf(array)
     if bad.any():
@@ -38,6 +31,21 @@ def check_logprobs(array: np.ndarray, vocab_size: int, where: str = "input") -> 
     if array.shape[0] and np.isneginf(array).all(axis=1).any():
         frame = int(np.flatnonzero(np.isneginf(array).all(axis=1))[0])
         raise LogitsError(f"{where}: frame {frame} is -inf in every column")
+    return array
+
+
+def check_shape(array: np.ndarray, vocab_size: int, where: str = "input") -> np.ndarray:
+    """Return `array` as an array if it is [frames, vocab_size] and floating-point; its values are not looked at."""
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise LogitsError(f"{where}: expected a [frames, {vocab_size}] array, found shape {tuple(array.shape)}")
+    if array.shape[1] != vocab_size:
+        raise LogitsError(
+            f"{where}: has {array.shape[1]} columns but the vocabulary has {vocab_size} labels "
+            "(are these logits from a different model, or transposed?)"
+        )
+    if not np.issubdtype(array.dtype, np.floating):
+        raise LogitsError(f"{where}: expected floating-point values, found dtype {array.dtype}")
     return array
 
 

@@ -23,7 +23,7 @@ from decoders.base import Decoder
 from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import Hypothesis, WordSpan
+from decoders.hypothesis import Hypothesis, WordSpan, frames_array
 from decoders.vocabulary import Vocabulary, normalize_transcript
 from lm.model import LanguageModelCache
 
@@ -98,7 +98,7 @@ class CtcBeamDecoder(Decoder):
             score=float(total),
             acoustic_score=float(acoustic),
             lm_score=float(total - acoustic),
-            words=tuple(WordSpan(word, int(start), int(end)) for word, (start, end) in word_frames),
+            word_frames=frames_array(frames for _, frames in word_frames),
         )
 
 
@@ -241,7 +241,7 @@ class FlashlightDecoder(Decoder):
             score=float(best.score),
             acoustic_score=float(best.score) - lm_score,
             lm_score=lm_score,
-            words=words,
+            word_frames=frames_array((w.start, w.end) for w in words),
         )
 
     def _word_spans(self, tokens: list[int], words: list[int]) -> tuple[WordSpan, ...]:

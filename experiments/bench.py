@@ -285,7 +285,8 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
 
 def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress) -> dict:
     """GreedyDecoder's frames per CPU second over the whole memory-mapped store (`decode_store`, a shard at a
-    time), and for scale the frames per CPU second of a bare argmax over the same frames in one array."""
+    time), which kernel did it (compiled or numpy), and for scale the frames per CPU second of numpy's argmax alone
+    over the same frames in one in-memory array."""
     decoder = decoder_classes()[GREEDY](DecoderConfig(GREEDY), store.vocabulary)
     arrays = [np.array(store[i], dtype=np.float32) for i in range(len(store))]
     frames = int(sum(a.shape[0] for a in arrays))
@@ -308,6 +309,7 @@ def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress
     return {
         "utterances": len(arrays),
         "frames": frames,
+        "kernel": decoder.kernel,
         "cpu_seconds": _round(cpu_seconds),
         "frames_per_second": None if fps is None else round(fps),
         "target": GREEDY_TARGET_FRAMES_PER_SECOND,

@@ -121,7 +121,7 @@ def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded)
     assert set(parallel["wall_seconds"]) == set(parallel["cpu_seconds"]) == {"1", "2"} and parallel["speedup"] > 0
     greedy = result["greedy_throughput"]
     assert greedy["frames"] == opened.total_frames and greedy["frames_per_second"] > 0
-    assert greedy["target"] == 20e6
+    assert greedy["target"] == 20e6 and greedy["kernel"] == "compiled"
     json.dumps(result)  # all of it is JSON
 
 

@@ -1,15 +1,18 @@
-// Python bindings of the fast beam search (imported as decoders._fastbeam; decoders/fastbeam.py is the user API).
-// Decoding releases the GIL; Search.decode_batch spreads utterances over native threads sharing one LanguageModel.
+// Python bindings of the fast beam search and the greedy kernel (imported as decoders._fastbeam; decoders/fastbeam.py
+// and decoders/greedy.py are the user API). Decoding releases the GIL; Search.decode_batch spreads utterances over
+// native threads sharing one LanguageModel.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "beam_search.hpp"
+#include "best_path.hpp"
 #include "language_model.hpp"
 #include "pyset_order.hpp"
 #include "searcher.hpp"
@@ -20,6 +23,7 @@ using namespace fastbeam;
 namespace {
 
 using Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using Offsets = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
 Input view(const Array& array) {
   if (array.ndim() != 2) throw std::invalid_argument("log-probs must be a [frames, labels] array");
@@ -109,6 +113,29 @@ PYBIND11_MODULE(_fastbeam, m) {
           },
           py::arg("batch"), py::arg("threads") = 1,
           "decode() for many utterances on `threads` native threads; results in input order.");
+
+  m.def(
+      "best_paths",
+      [](const Array& frames, const Offsets& starts, const Offsets& ends, int blank, int delimiter,
+         const std::vector<std::string>& tokens) {
+        if (frames.ndim() != 2) throw std::invalid_argument("log-probs must be a [frames, labels] array");
+        if (starts.ndim() != 1 || ends.ndim() != 1 || starts.shape(0) != ends.shape(0))
+          throw std::invalid_argument("starts and ends must be 1-D arrays of one length");
+        BestPaths paths;
+        {
+          py::gil_scoped_release release;
+          paths = best_paths(frames.data(), frames.shape(0), static_cast<int>(frames.shape(1)), starts.data(),
+                             ends.data(), starts.shape(0), blank, delimiter, tokens);
+        }
+        const auto words = static_cast<py::ssize_t>(paths.word_frames.size() / 2);
+        py::array_t<int32_t> word_frames({words, py::ssize_t{2}});
+        std::copy(paths.word_frames.begin(), paths.word_frames.end(), word_frames.mutable_data());
+        return py::make_tuple(paths.texts, py::array(py::cast(paths.scores)), word_frames,
+                              py::array(py::cast(paths.word_offsets)), paths.bad_utterance);
+      },
+      py::arg("frames"), py::arg("starts"), py::arg("ends"), py::arg("blank"), py::arg("delimiter"), py::arg("tokens"),
+      "Greedy decoding of the utterances at frames [starts[u], ends[u]) -> (texts, scores, word_frames [words, 2], "
+      "word_offsets [utterances + 1], bad_utterance): see best_path.hpp.");
 
   m.def(
       "_candidate_order",
