@@ -60,6 +60,9 @@ DEFAULT_REPEATS = 3
 # pyctcdecode is 5-10x slower than the rest, so it runs fewer times by default; its figures are then one run's.
 DEFAULT_REFERENCE_REPEATS = 1
 PARALLEL_THREADS = (1, 2)
+# Runs per thread count at least: one parallel run of the default bench takes a quarter of a second, where a busy
+# neighbour on a shared machine moves a median of three by a fifth.
+PARALLEL_REPEATS = 5
 PARALLEL_TARGET = 1.7
 GREEDY_TARGET_FRAMES_PER_SECOND = 20e6
 BENCH_DIR = Path("runs/bench")
@@ -248,11 +251,14 @@ def bench_decoder(
 
 def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int, progress: Progress,
                    threads: Sequence[int] = PARALLEL_THREADS) -> dict:
-    """Wall-clock time of `decode_batch(arrays, threads=n)` for each n (median of repeats, runs interleaved)."""
+    """Wall-clock time of `decode_batch(arrays, threads=n)` for each n (median of at least PARALLEL_REPEATS runs,
+    interleaved, after one untimed run at the most threads so that every thread's workspace is already made)."""
     batch = list(arrays)
+    repeats = max(repeats, PARALLEL_REPEATS)
     walls: dict[int, list[float]] = {n: [] for n in threads}
     cpus: dict[int, list[float]] = {n: [] for n in threads}
     outputs: dict[int, list[str]] = {}
+    decoder.decode_batch(batch, threads=max(threads))
     with progress(repeats * len(threads), f"{decoder.name} decode_batch threads={list(threads)}") as bar:
         for _ in range(repeats):
             for n in threads:

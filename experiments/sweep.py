@@ -20,6 +20,8 @@ import platform
 import signal
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from importlib import metadata
@@ -234,18 +236,34 @@ def _execute(todo: list[Task], store: LogitsStore, lms, check, db: ResultsDB, wo
         for task in todo:
             yield runner.run(task)
         return
+    # A process pool from concurrent.futures rather than multiprocessing.Pool: when a worker dies without a word (the
+    # kernel's OOM killer, a signal), the futures fail with BrokenProcessPool, where Pool would wait for ever.
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = context.Pool(
-        processes=min(workers, len(todo)), initializer=_init_worker,
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker,
         initargs=(str(store.path), store.fingerprint, str(db.run_dir)),
     )
+    started: set = set()
     try:
-        # chunksize 1: points take seconds each and vary, so handing them out one by one keeps every core busy.
-        yield from pool.imap_unordered(_run_task, todo, chunksize=1)
-        pool.close()
+        # One future per point: points take seconds each and vary, so handing them out one by one keeps every core
+        # busy. Every worker has started once all are submitted.
+        futures = [pool.submit(_run_task, task) for task in todo]
+        started = set(multiprocessing.active_children()) - before
+        for future in as_completed(futures):
+            yield future.result()
+    except BrokenProcessPool as exc:
+        raise LabError(
+            "a sweep worker died without a word (killed by a signal, or by the kernel for lack of memory?); "
+            "every point finished before it is stored: run the same command again to resume"
+        ) from exc
     finally:
-        pool.terminate()  # after close() this only reaps; on error or Ctrl-C it stops points in flight
-        pool.join()
+        pool.shutdown(wait=False, cancel_futures=True)
+        # On an error or Ctrl-C, points still in flight are stopped rather than waited for (the executor has no
+        # terminate()); after a normal end the workers are idle and this only reaps them.
+        for process in started:
+            process.terminate()
+            process.join()
 
 
 class _PointRunner:
@@ -322,7 +340,7 @@ def _init_worker(store_path: str, fingerprint: str, run_dir: str) -> None:
             raise LabError(f"{store_path} changed while the sweep was starting (fingerprint differs); rerun it")
         _worker = _PointRunner(store, LanguageModelCache(), ResultsDB(run_dir))
     except LabError as exc:
-        # An exception escaping an initializer makes Pool start a new worker, forever; hand it to the tasks.
+        # An exception escaping an initializer breaks the pool with a generic message; hand it to the tasks.
         _worker = exc
 
 
