@@ -70,7 +70,7 @@ def format_table(result: dict) -> str:
         walls = par["wall_seconds"]
         verdict = {True: "meets", False: "misses", None: "not measurable on this machine, vs"}[par["meets_target"]]
         lines.append(
-            f"parallel {par['name']}: decode_batch threads=" + " / ".join(
+            f"parallel {par['name']} ({par['utterances']} utterances): decode_batch threads=" + " / ".join(
                 f"{n}: {walls[str(n)]:.3f} s" for n in par["threads"]) +
             " wall (CPU " + " / ".join(f"{par['cpu_seconds'][str(n)]:.3f}" for n in par["threads"]) + " s)"
             f" -> speed-up {_num(par['speedup'], '.2f')}x ({verdict} the {par['target']}x target; "
