@@ -61,9 +61,9 @@ DEFAULT_REPEATS = 3
 # pyctcdecode is 5-10x slower than the rest, so it runs fewer times by default; its figures are then one run's.
 DEFAULT_REFERENCE_REPEATS = 1
 PARALLEL_THREADS = (1, 2)
-# Runs per thread count at least: one parallel run of the default bench takes a quarter of a second, where a busy
-# neighbour on a shared machine moves a median of three by a fifth.
-PARALLEL_REPEATS = 5
+# Runs per thread count at least. On a shared machine the speed of one core drifts by a tenth within a minute, so
+# the speed-up is the median of ratios of runs made back to back, not a ratio of medians.
+PARALLEL_REPEATS = 7
 # Utterances the parallel speed-up is measured on, at least (or the whole store if smaller): a batch of a few
 # tenths of a second measures the machine's noise and the batch's last utterance as much as the threads.
 PARALLEL_UTTERANCES = 400
@@ -255,8 +255,10 @@ def bench_decoder(
 
 def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int, progress: Progress,
                    threads: Sequence[int] = PARALLEL_THREADS) -> dict:
-    """Wall-clock time of `decode_batch(arrays, threads=n)` for each n (median of at least PARALLEL_REPEATS runs,
-    interleaved, after one untimed run at the most threads so that every thread's workspace is already made)."""
+    """Wall-clock time of `decode_batch(arrays, threads=n)` for each n, median of at least PARALLEL_REPEATS runs,
+    after one untimed run at the most threads so that every thread's workspace is already made. Thread counts take
+    turns, in reverse order every other round (1 2, 2 1, 1 2, ...) so that drift favours neither; the speed-up is
+    the median over rounds of the first count's time over the last's."""
     batch = list(arrays)
     repeats = max(repeats, PARALLEL_REPEATS)
     walls: dict[int, list[float]] = {n: [] for n in threads}
@@ -264,8 +266,8 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
     outputs: dict[int, list[str]] = {}
     decoder.decode_batch(batch, threads=max(threads))
     with progress(repeats * len(threads), f"{decoder.name} decode_batch threads={list(threads)}") as bar:
-        for _ in range(repeats):
-            for n in threads:
+        for round_ in range(repeats):
+            for n in threads if round_ % 2 == 0 else reversed(threads):
                 start, cpu = time.perf_counter(), time.process_time()
                 result = decoder.decode_batch(batch, threads=n)
                 walls[n].append(time.perf_counter() - start)
@@ -274,7 +276,8 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
                 bar.update(1)
     medians = {n: _median(w) for n, w in walls.items()}
     base, top = threads[0], threads[-1]
-    speedup = medians[base] / medians[top] if medians[top] > 0 else None
+    ratios = [a / b for a, b in zip(walls[base], walls[top]) if b > 0]
+    speedup = _median(ratios) if ratios else None
     usable = machine_info()["cores_usable"] or 1
     return {
         "name": decoder.name,
