@@ -3,7 +3,7 @@
 Works on whole shards of a store at once: every utterance of a shard in one call, the store's memory-mapped array read
 in place, and Python touched once per utterance, never per frame or per word. The work is done by the compiled kernel
 in decoders/native/best_path.cpp when it is built (`make install`), else by `best_paths_numpy`, the same algorithm in
-array operations at about a third of the speed (tests hold the two to the same output).
+array operations at about a fifth of the speed (tests hold the two to the same output).
 """
 
 from __future__ import annotations
