@@ -133,11 +133,16 @@ class PyctcdecodeBeamDecoder(Decoder):
             hotwords=self._hotwords or None,
             hotword_weight=float(self.param("hotword_weight")),
         )
-        text, _, word_frames, acoustic, total = beams[0]
-        return Hypothesis(
-            text=normalize_transcript(text),
-            score=float(total),
-            acoustic_score=float(acoustic),
-            lm_score=float(total - acoustic),
-            word_frames=frames_array(frames for _, frames in word_frames),
-        )
+        return beam_hypothesis(beams[0])
+
+
+def beam_hypothesis(beam: tuple) -> Hypothesis:
+    """A Hypothesis from a beam of pyctcdecode's decode_beams (ctc-beam-decoder returns the same tuples)."""
+    text, _, word_frames, acoustic, total = beam
+    return Hypothesis(
+        text=normalize_transcript(text),
+        score=float(total),
+        acoustic_score=float(acoustic),
+        lm_score=float(total - acoustic),
+        word_frames=frames_array(frames for _, frames in word_frames),
+    )

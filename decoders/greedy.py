@@ -57,10 +57,8 @@ class GreedyDecoder(Decoder):
         self._kernel = native or numpy_kernel(vocabulary)
 
     def _decode(self, logprobs: np.ndarray) -> Hypothesis:
-        paths = self._kernel(logprobs, np.zeros(1, np.int64), np.array([logprobs.shape[0]], np.int64))
-        if paths.bad_utterance >= 0:
-            check_logprobs(logprobs, self.vocabulary.size)  # raises, naming the frame and column
-        return paths.hypotheses()[0]
+        # Decoder.decode has checked the values already.
+        return self._kernel(logprobs, np.zeros(1, np.int64), np.array([logprobs.shape[0]], np.int64)).hypotheses()[0]
 
     def decode_store(self, store: LogitsStore, on_progress: Callable[[int], None] | None = None) -> list[Hypothesis]:
         hypotheses = []

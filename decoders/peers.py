@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
+from decoders.beam import BEAM_DEFAULTS, beam_hypothesis, check_beam_params, hotwords_in_case, load_checked_lm
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, WordSpan, frames_array
-from decoders.vocabulary import Vocabulary, normalize_transcript
+from decoders.vocabulary import Vocabulary
 from lm.model import LanguageModelCache
 
 # pyctcdecode and KenLM score in log10; the search adds natural-log acoustic scores. pyctcdecode multiplies by this.
@@ -92,14 +92,7 @@ class CtcBeamDecoder(Decoder):
         )
         if not beams:  # pyctcdecode raises here; ctc-beam-decoder returns no beam when nothing survives pruning
             return Hypothesis(text="", score=float("-inf"), acoustic_score=float("-inf"), lm_score=0.0)
-        text, _, word_frames, acoustic, total = beams[0]
-        return Hypothesis(
-            text=normalize_transcript(text),
-            score=float(total),
-            acoustic_score=float(acoustic),
-            lm_score=float(total - acoustic),
-            word_frames=frames_array(frames for _, frames in word_frames),
-        )
+        return beam_hypothesis(beams[0])
 
 
 class FlashlightDecoder(Decoder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -268,7 +269,7 @@ def test_a_worker_killed_mid_sweep_fails_the_sweep_instead_of_hanging(store, lm,
     monkeypatch.setattr(sweep_module._PointRunner, "run", run_or_die)
     with pytest.raises(LabError, match="a sweep worker died without a word.*run the same command again"):
         sweep(store.path, lm, "0.5,1", "0,1", workers=2, run_dir=run_dir, show_progress=False)
-    assert not [p for p in __import__("multiprocessing").active_children() if p.is_alive()]
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
     kept = {(r["alpha"], r["beta"]) for r in rows(run_dir) if r["alpha"] is not None}
     assert (1.0, 0.0) not in kept and (1.0, 1.0) not in kept
     monkeypatch.setattr(sweep_module._PointRunner, "run", real_run)
