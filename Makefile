@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+DECODE := $(VENV)/bin/decode
 STAMP := $(VENV)/.installed
 # torch first and pinned: an unpinned or ranged torch pulls a multi-GB CUDA build (see ../shared/NOTES-deps.md).
 TORCH := torch==2.13.0
@@ -30,22 +31,22 @@ $(STAMP): requirements.lock pyproject.toml $(NATIVE_SOURCES)
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
-	$(PY) -m decoders.native
 	$(PY) -m pip check
-	$(PY) -m lm tools
+	$(DECODE) native build
+	$(DECODE) lm tools
 	touch $(STAMP)
 
 lm: install
-	$(PY) -m lm build-default --out $(LM_DIR)
+	$(DECODE) lm build-default --out $(LM_DIR)
 
 test: install
 	$(PY) -m pytest tests
 
 demo: install lm
-	$(VENV)/bin/decode demo
+	$(DECODE) demo
 
 bench: install lm
-	$(VENV)/bin/decode bench --default
+	$(DECODE) bench --default
 
 clean:
 	rm -rf $(VENV) $(LM_DIR) runs

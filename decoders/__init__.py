@@ -1,13 +1,11 @@
-"""ctc-decoding-lab decoders: the logits store, the vocabulary convention, and interchangeable CTC decoders."""
+"""Interchangeable CTC decoders over the logits store: greedy, pyctcdecode's beam search, this project's compiled
+`fastbeam`, and the peers, all behind one `Decoder` interface and built by name from a `DecoderConfig`.
+
+The store and vocabulary they read live in the `logits` package.
+"""
 
 from decoders.config import DecoderConfig
-from decoders.errors import LabError
 from decoders.factory import build_decoder, decoder_classes
 from decoders.hypothesis import Hypothesis, WordSpan
-from decoders.store import LogitsStore, StoreWriter, write_store
-from decoders.vocabulary import Vocabulary
 
-__all__ = [
-    "DecoderConfig", "Hypothesis", "LabError", "LogitsStore", "StoreWriter", "Vocabulary", "WordSpan",
-    "build_decoder", "decoder_classes", "write_store",
-]
+__all__ = ["DecoderConfig", "Hypothesis", "WordSpan", "build_decoder", "decoder_classes"]

@@ -10,11 +10,11 @@ import numpy as np
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY, Hypothesis
-from decoders.logprobs import check_logprobs
-from decoders.vocabulary import Vocabulary
+from logits.checks import check_logprobs
+from logits.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from decoders.store import LogitsStore
+    from logits.store import LogitsStore
     from lm.model import LanguageModelCache
 
 

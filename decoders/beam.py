@@ -16,7 +16,7 @@ from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, frames_array
-from decoders.vocabulary import Vocabulary, normalize_transcript
+from logits.vocabulary import Vocabulary, normalize_transcript
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 
 # The parameters (and defaults) every pyctcdecode-compatible beam decoder of this project takes.

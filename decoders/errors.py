@@ -1,24 +1,7 @@
-"""Errors that carry a message meant for the person at the keyboard.
+"""Errors of the decoders package."""
 
-The CLI prints these without a traceback; anything else is a bug and keeps its traceback.
-"""
-
-
-class LabError(Exception):
-    """Base class: bad input or state that the user can fix. The message says how."""
-
-
-class StoreError(LabError):
-    """A logits store is missing, incomplete, corrupt, or was given bad arrays."""
-
-
-class VocabularyError(LabError):
-    """Labels that cannot be mapped onto the CTC convention (blank, word delimiter)."""
-
-
-class LogitsError(LabError):
-    """Log-probabilities with the wrong shape or non-finite values."""
+from logits.errors import LabError
 
 
 class DecoderConfigError(LabError):
-    """An unknown decoder name or parameter, or a parameter value out of range."""
+    """An unknown decoder name or parameter, a parameter value out of range, or a decoder not built here."""

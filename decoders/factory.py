@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.vocabulary import Vocabulary
+from logits.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from lm.model import LanguageModelCache

@@ -21,13 +21,13 @@ from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, lo
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY, Hypothesis, frames_array
-from decoders.logprobs import check_logprobs
-from decoders.vocabulary import Vocabulary, normalize_transcript
+from logits.checks import check_logprobs
+from logits.vocabulary import Vocabulary, normalize_transcript
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
 
 if TYPE_CHECKING:
-    from decoders.store import LogitsStore
+    from logits.store import LogitsStore
 
 # pyctcdecode clips probabilities at this (MIN_TOKEN_CLIP_P) before the search.
 _MIN_PROBABILITY = 1e-15
@@ -41,15 +41,15 @@ _CHUNK = 64
 
 
 def native_module() -> Any:
-    """The compiled extension, decoders/_fastbeam*.so."""
+    """The compiled extension, decoders/_kernels*.so."""
     try:
-        from decoders import _fastbeam
+        from decoders import _kernels
     except ImportError as exc:
         raise DecoderConfigError(
-            f"the fastbeam decoder is not compiled here ({exc}); build it with `python -m decoders.native` "
+            f"the fastbeam decoder is not compiled here ({exc}); build it with `decode native build` "
             "(`make install` does this)"
         ) from exc
-    return _fastbeam
+    return _kernels
 
 
 def search_labels(vocabulary: Vocabulary) -> list[str]:
@@ -110,7 +110,7 @@ def _native_lm(lms: LanguageModelCache, loaded: LoadedLM) -> Any:
             return native_module().LanguageModel(str(loaded.path), list(loaded.unigrams))
         except RuntimeError as exc:
             raise LMError(f"the fastbeam decoder cannot load {loaded.path} ({exc}), although the kenlm module "
-                          "could; rebuild the decoder with `python -m decoders.native --force`.") from exc
+                          "could; rebuild the decoder with `decode native build --force`.") from exc
 
     return lms.derived(loaded, "fastbeam", build)
 

@@ -15,11 +15,11 @@ import numpy as np
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
-from decoders.errors import LogitsError
+from logits.errors import LogitsError
 from decoders.hypothesis import Hypothesis
-from decoders.logprobs import check_logprobs, check_shape
-from decoders.store import LogitsStore
-from decoders.vocabulary import Vocabulary
+from logits.checks import check_logprobs, check_shape
+from logits.store import LogitsStore
+from logits.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class GreedyDecoder(Decoder):
 def native_kernel(vocabulary: Vocabulary) -> Kernel | None:
     """decoders/native/best_path.cpp for `vocabulary`, or None when the extension is not compiled here."""
     try:
-        from decoders._fastbeam import best_paths
+        from decoders._kernels import best_paths
     except ImportError:
         return None
     tokens = list(vocabulary.tokens)

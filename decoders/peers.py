@@ -24,7 +24,7 @@ from decoders.beam import BEAM_DEFAULTS, beam_hypothesis, check_beam_params, hot
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, WordSpan, frames_array
-from decoders.vocabulary import Vocabulary
+from logits.vocabulary import Vocabulary
 from lm.model import LanguageModelCache
 
 # pyctcdecode and KenLM score in log10; the search adds natural-log acoustic scores. pyctcdecode multiplies by this.

@@ -43,12 +43,12 @@ import numpy as np
 from decoders.base import Decoder
 from decoders.beam import BEAM_DEFAULTS, check_beam_params
 from decoders.config import DecoderConfig
-from decoders.errors import DecoderConfigError, LabError
+from decoders.errors import DecoderConfigError
+from logits.errors import LabError
 from decoders.factory import decoder_classes
 from decoders.hypothesis import Hypothesis
 from decoders.peers import peer_classes
-from decoders.store import LogitsStore
-from decoders.synth import SynthSettings, synthesize_store
+from logits.store import LogitsStore
 from experiments.scoring import score
 from lm.model import LanguageModelCache, check_alphabet
 
@@ -70,16 +70,6 @@ PARALLEL_UTTERANCES = 400
 PARALLEL_TARGET = 1.7
 GREEDY_TARGET_FRAMES_PER_SECOND = 20e6
 BENCH_DIR = Path("runs/bench")
-
-# `decode bench --default`: the default LM and two regimes of the synthetic model on its held-out sentences.
-DEFAULT_LM_DIR = Path("lm/build")
-DEFAULT_LM = DEFAULT_LM_DIR / "4gram.bin"
-DEFAULT_SEED = 0
-HARD_DIFFICULTY = 2.5
-DEFAULT_REGIMES: tuple[tuple[str, Path, SynthSettings], ...] = (
-    ("default", Path("data/heldout-store"), SynthSettings()),
-    ("hard", Path("data/heldout-hard-store"), SynthSettings(difficulty=HARD_DIFFICULTY)),
-)
 
 Say = Callable[[str], None]
 Progress = Callable[[int, str], ContextManager[Any]]
@@ -448,35 +438,3 @@ def write_json(result: dict, path: str | Path) -> Path:
     tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def prepare_defaults(say: Say | None = None) -> list[tuple[str, Path]]:
-    """Build what `decode bench --default` needs if it is missing: the default LM, then the default and the hard
-    synthetic store from its held-out sentences (seed 0). Returns (regime, store path) pairs."""
-    say = say or (lambda message: None)
-    from lm.build import build_default_lm, read_artifacts
-
-    if read_artifacts(DEFAULT_LM_DIR) is None or not DEFAULT_LM.is_file():
-        say(f"building the default LM in {DEFAULT_LM_DIR} (first run only)")
-        build_default_lm(DEFAULT_LM_DIR)
-    heldout = DEFAULT_LM_DIR / "heldout.txt"
-    if not heldout.is_file():
-        raise LabError(f"{heldout} is missing; rebuild the default LM (`make lm`) to get its held-out sentences")
-    regimes = []
-    for regime, path, settings in DEFAULT_REGIMES:
-        if not (path / "store.json").is_file():
-            say(f"synthesizing {path} (difficulty {settings.difficulty}, seed {DEFAULT_SEED}) from {heldout}")
-            sentences = heldout.read_text(encoding="utf-8").splitlines()
-            synthesize_store(sentences, path, seed=DEFAULT_SEED, settings=settings, source=str(heldout))
-        else:
-            found = dict(LogitsStore.open(path).provenance.get("synth") or {})
-            if "difficulty" in found and float(found["difficulty"]) != settings.difficulty:
-                raise LabError(f"{path} was synthesized at difficulty {found['difficulty']}, but the {regime!r} "
-                               f"regime of the bench is difficulty {settings.difficulty}; delete {path} and run again")
-            differing = {k: v for k, v in asdict(settings).items() if k in found and found[k] != v}
-            if differing:
-                say(f"warning: {path} was synthesized with {', '.join(f'{k}={found[k]}' for k in differing)}, not "
-                    f"the current defaults ({', '.join(f'{k}={v}' for k, v in differing.items())}); its figures do "
-                    f"not compare with a fresh checkout's. Delete {path} to rebuild it.")
-        regimes.append((regime, path))
-    return regimes

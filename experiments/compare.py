@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
-from decoders.errors import LabError
+from logits.errors import LabError
 from decoders.factory import build_decoder
-from decoders.store import LogitsStore
+from logits.store import LogitsStore
 from experiments.evaluate import Evaluation, evaluate
 
 if TYPE_CHECKING:

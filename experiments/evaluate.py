@@ -10,7 +10,8 @@ from typing import Callable
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
-from decoders.store import LogitsStore
+from logits.files import atomic_write
+from logits.store import LogitsStore
 from experiments.scoring import Scores, score
 
 
@@ -48,13 +49,10 @@ class Evaluation:
 
     def write_jsonl(self, path: str | Path) -> None:
         """One line per utterance: id, reference, hypothesis (and its scores), written atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with atomic_write(path) as handle:
             for utt_id, ref, hyp in zip(self.ids, self.references, self.hypotheses):
                 row = {"id": utt_id, "reference": ref, "hypothesis": hyp.text, "score": hyp.score}
                 handle.write(json.dumps(row) + "\n")
-        tmp.replace(path)
 
 
 def evaluate(

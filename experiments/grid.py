@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Sequence
 
-from decoders.errors import LabError
+from logits.errors import LabError
 
 # More points than this is almost always a typo in the step (0:2:0.0001); a real sweep can raise it explicitly.
 MAX_VALUES = 1000

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from decoders.store import LogitsStore
+from logits.store import LogitsStore
 from experiments.evaluate import evaluate
 from lm.model import LanguageModelCache
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from logits.files import atomic_write
 from experiments.results import ResultsDB, RunResults
 
 HEATMAP_FILE = "wer_heatmap.png"
@@ -135,11 +135,9 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
         if best is not None:
             title += f", best {_pct(best.wer)} at alpha {best.alpha:g}, beta {best.beta:g} (red)"
     ax.set_title(title, fontsize=9)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=110)
-    os.replace(tmp, path)
-    return path
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    return Path(path)
 
 
 def write_best_hypotheses(db: ResultsDB, results: RunResults, path: str | Path) -> Path | None:
@@ -147,13 +145,10 @@ def write_best_hypotheses(db: ResultsDB, results: RunResults, path: str | Path) 
     best = results.best
     if best is None:
         return None
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         for row in db.hypotheses(best.key):
             handle.write(json.dumps(row) + "\n")
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def _pct(value: float | None) -> str:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from decoders.config import DecoderConfig
-from decoders.errors import LabError
-from decoders.store import LogitsStore
+from logits.files import atomic_write
+from logits.errors import LabError
+from logits.store import LogitsStore
 
 DB_FILE = "results.sqlite"
 SCHEMA_VERSION = 1
@@ -383,11 +384,9 @@ class ResultsDB:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write `to_dataframe()` as CSV, atomically (a reader never sees half a file)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        self.to_dataframe().to_csv(tmp, index=False)
-        os.replace(tmp, path)
-        return path
+        with atomic_write(path) as handle:
+            self.to_dataframe().to_csv(handle, index=False)
+        return Path(path)
 
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0])

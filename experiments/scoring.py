@@ -7,7 +7,7 @@ from typing import Sequence
 
 import jiwer
 
-from decoders.errors import LabError
+from logits.errors import LabError
 
 
 @dataclass(frozen=True)

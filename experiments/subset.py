@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from decoders.errors import StoreError
-from decoders.store import PENDING_FILE, STORE_FILE, LogitsStore, write_store
+from logits.errors import StoreError
+from logits.store import PENDING_FILE, STORE_FILE, LogitsStore, write_store
 
 
 def subset_store(store: str | Path | LogitsStore, first: int, out: str | Path) -> LogitsStore:

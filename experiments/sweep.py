@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
-from decoders.errors import LabError
+from logits.errors import LabError
 from decoders.factory import build_decoder, decoder_classes
-from decoders.store import LogitsStore
-from experiments.console import progress
+from logits.store import LogitsStore
+from logits.console import progress
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
 from experiments.results import (

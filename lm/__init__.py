@@ -1,7 +1,7 @@
 """KenLM language models for CTC decoding: build them from prose, load them with their vocabulary.
 
-`python -m lm build-default --out lm/build` (what `make lm` runs) builds the project's default 4-gram from Jane
-Austen's novels; `python -m lm build --corpus FILE ...` builds one from any UTF-8 prose.
+`decode lm build-default --out lm/build` (what `make lm` runs) builds the project's default 4-gram from Jane
+Austen's novels; `decode lm build --corpus FILE ...` builds one from any UTF-8 prose.
 """
 
 from lm.build import LMArtifacts, build_default_lm, build_lm, read_artifacts, select_heldout

@@ -14,7 +14,6 @@ import os
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
+from logits.console import say
+from logits.files import atomic_write, sha256_file, write_json_atomic
 from lm.corpus import default_corpus_text
 from lm.errors import LMError
 from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure_kenlm_binaries, run_captured
@@ -30,6 +31,8 @@ from lm.model import UNIGRAMS_FILENAME, read_arpa_unigrams
 from lm.normalize import CASES, normalize_sentences
 
 BUILD_JSON = "build.json"
+# Where `make lm` puts the default LM, relative to the working directory (the repository root).
+DEFAULT_LM_DIR = Path("lm/build")
 HELDOUT_FILENAME = "heldout.txt"
 DEFAULT_CORPUS_FILENAME = "austen.txt"
 DEFAULT_ORDER = 4
@@ -58,15 +61,7 @@ class LMArtifacts:
 
 
 def _say(message: str) -> None:
-    print(f"[lm] {message}", file=sys.stderr, flush=True)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    say("lm", message)
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
@@ -202,7 +197,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
 
         stats: dict[str, Any] = {
             "corpus": str(corpus.resolve()),
-            "corpus_sha256": _sha256_file(corpus),
+            "corpus_sha256": sha256_file(corpus),
             "order": order,
             "case": case,
             "seed": seed,
@@ -234,18 +229,12 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
         if not held:
             final["heldout"].unlink(missing_ok=True)  # a stale heldout.txt would not match this LM
         stats["seconds"] = round(time.monotonic() - started, 1)
-        _write_json_atomic(out_dir / BUILD_JSON, stats)
+        write_json_atomic(out_dir / BUILD_JSON, stats, indent=2)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _say(f"done in {stats['seconds']}s: {final['arpa']}, {final['binary']}")
     return LMArtifacts(arpa=final["arpa"], binary=final["binary"], unigrams=final["unigrams"],
                        heldout=final["heldout"] if held else None, stats=stats)
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(partial, path)
 
 
 def read_artifacts(out_dir: Path | str) -> LMArtifacts | None:
@@ -281,8 +270,7 @@ def build_default_lm(out_dir: Path | str, binaries: KenLMBinaries | None = None)
         return existing
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus = out_dir / DEFAULT_CORPUS_FILENAME
-    partial = corpus.with_name(f".{corpus.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, corpus)
+    with atomic_write(corpus, "wb") as handle:
+        handle.write(data)
     return build_lm(corpus, out_dir, order=DEFAULT_ORDER, case=DEFAULT_CASE, heldout=DEFAULT_HELDOUT,
                     seed=DEFAULT_SEED, binaries=binaries)

@@ -5,7 +5,7 @@ Everything the user can fix (a missing tool, a corrupt model file, a corpus that
 it without a traceback; any other exception is a bug.
 """
 
-from decoders.errors import LabError
+from logits.errors import LabError
 
 
 class LMError(LabError):

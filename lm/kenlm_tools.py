@@ -7,17 +7,17 @@ nothing outside `root` is touched and the result is reused on every later call.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
+from logits.console import say
+from logits.files import exclusive
 from lm.errors import LMError
 
 KENLM_VERSION = "0.3.0"
@@ -36,7 +36,7 @@ class KenLMBinaries:
 
 
 def _say(message: str) -> None:
-    print(f"[kenlm] {message}", file=sys.stderr, flush=True)
+    say("kenlm", message)
 
 
 def _existing(bin_dir: Path) -> KenLMBinaries | None:
@@ -79,19 +79,6 @@ def run_logged(command: Sequence[str | os.PathLike[str]], what: str, cwd: Path |
     return result.stdout
 
 
-@contextmanager
-def exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `lock_path`: two processes (`make install` and a test run, say) may both find a
-    build missing; only one should build it, the other waits and then finds it done."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _download_sdist(download_dir: Path) -> Path:
     sdist = download_dir / f"kenlm-{KENLM_VERSION}.tar.gz"
     if sdist.is_file():
@@ -105,7 +92,7 @@ def _download_sdist(download_dir: Path) -> Path:
     if not sdist.is_file():
         found = sorted(p.name for p in download_dir.iterdir())
         raise LMError(f"pip reported success but {sdist} is missing (found: {found}). "
-                      f"Delete {download_dir} and run `python -m lm tools` again.")
+                      f"Delete {download_dir} and run `decode lm tools` again.")
     return sdist
 
 
@@ -125,7 +112,7 @@ def _unpack(sdist: Path, src_root: Path) -> Path:
                 archive.extractall(src_root)
     except (tarfile.TarError, OSError) as exc:
         sdist.unlink(missing_ok=True)  # a damaged download must not be reused on the next try
-        raise LMError(f"{sdist} is not a readable tar.gz ({exc}); it was deleted, run `python -m lm tools` "
+        raise LMError(f"{sdist} is not a readable tar.gz ({exc}); it was deleted, run `decode lm tools` "
                       "again to download it afresh.") from exc
     if not (source / "CMakeLists.txt").is_file():
         raise LMError(f"{sdist} unpacked without {source / 'CMakeLists.txt'}; expected the KenLM C++ tree. "
@@ -170,7 +157,7 @@ def ensure_kenlm_binaries(root: Path = DEFAULT_ROOT) -> KenLMBinaries:
             built = build_dir / "bin" / name
             if not built.is_file():
                 raise LMError(f"the KenLM build finished but {built} does not exist; expected cmake to put "
-                              f"{name} there. Delete {root} and run `python -m lm tools` again.")
+                              f"{name} there. Delete {root} and run `decode lm tools` again.")
             # Copy under a temporary name, then rename: a half-copied binary must never look installed.
             partial = bin_dir / f".{name}.partial"
             shutil.copy2(built, partial)

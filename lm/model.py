@@ -1,14 +1,13 @@
 """Loading KenLM models for decoding, with their vocabulary and a content fingerprint.
 
 pyctcdecode needs the LM's words ("unigrams") next to the model: an ARPA file lists them in its \\1-grams: section,
-a binary does not, so for a binary they come from the `unigrams.txt` that `python -m lm build` writes beside it.
+a binary does not, so for a binary they come from the `unigrams.txt` that `decode lm build` writes beside it.
 The fingerprint (sha256 of the file) goes into run records so that results name the exact LM they used.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import IO, Callable, Iterable
 
 import kenlm
 
+from logits.files import sha256_file
 from lm.errors import LMError
 
 # Context tokens every KenLM model has; they are not words a decoder can emit.
@@ -23,8 +23,7 @@ SPECIAL_TOKENS = frozenset({"<s>", "</s>", "<unk>"})
 UNIGRAMS_FILENAME = "unigrams.txt"
 _BINARY_MAGIC = b"mmap lm "
 _GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 20
-_REBUILD_HINT = "Rebuild it with `make lm` (or `python -m lm build ...`)."
+_REBUILD_HINT = "Rebuild it with `make lm` (or `decode lm build ...`)."
 # Below this share of spellable LM words the LM cannot help the decoder: it is for another alphabet or language.
 MIN_SPELLABLE_SHARE = 0.5
 
@@ -41,12 +40,8 @@ class LoadedLM:
 
 
 def lm_fingerprint(path: Path | str) -> str:
-    """sha256 (hex) of the file's content, read in 1 MiB chunks so multi-GB models do not fill memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """sha256 (hex) of the model file's content: what results record to name the exact LM."""
+    return sha256_file(path)
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -98,11 +93,11 @@ def read_arpa_unigrams(path: Path | str) -> tuple[str, ...]:
 
 
 def read_unigrams_file(path: Path | str) -> tuple[str, ...]:
-    """One word per line (as written by `python -m lm build`); blank lines and <s> </s> <unk> are skipped."""
+    """One word per line (as written by `decode lm build`); blank lines and <s> </s> <unk> are skipped."""
     path = Path(path)
     if not path.is_file():
         raise LMError(f"unigrams file {path} does not exist; expected one LM word per line "
-                      f"(`python -m lm build` writes {UNIGRAMS_FILENAME} beside the model).")
+                      f"(`decode lm build` writes {UNIGRAMS_FILENAME} beside the model).")
     with open(path, encoding="utf-8", errors="replace") as handle:
         words = tuple(w for w in (line.strip() for line in handle) if w and w not in SPECIAL_TOKENS)
     if not words:
@@ -189,7 +184,7 @@ def check_alphabet(unigrams: Iterable[str], characters: frozenset[str], source: 
         raise LMError(f"only {share:.0%} of the {len(words):,} words of {name} can be spelled with the acoustic "
                       f"model's characters (expected at least {MIN_SPELLABLE_SHARE:.0%}); unspellable examples: "
                       f"{', '.join(repr(w) for w in unspellable[:8])}. Build the LM from text normalised to the "
-                      "model's alphabet (`python -m lm build` does this for English letters and apostrophes).")
+                      "model's alphabet (`decode lm build` does this for English letters and apostrophes).")
 
 
 class LanguageModelCache:

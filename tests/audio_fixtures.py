@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS
 
 # LibriSpeech-style ids: SPEAKER-CHAPTER-UTTERANCE. Lengths differ so that batches need padding.
 UTTERANCES = {

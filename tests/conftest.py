@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 from helpers import LM_SENTENCES, write_bigram_arpa
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from decoders.vocabulary import Vocabulary
+from experiments.defaults import DefaultData
+from logits.vocabulary import Vocabulary
 
 LM_SENTENCES = [
     "THE CAT SAT ON THE MAT",
@@ -51,3 +53,17 @@ def peaky(vocab: Vocabulary, text: str, seed: int = 0, frames_per_char: int = 2)
     probs = rng.dirichlet(np.full(vocab.size, 0.3), size=len(columns)) * 0.1
     probs[np.arange(len(columns)), columns] += 0.9
     return np.log(probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def tiny_defaults(tmp_path: Path, monkeypatch) -> DefaultData:
+    """The default data laid out under tmp_path, with a tiny bigram LM (and four held-out sentences) standing in for
+    the default 4-gram, which the tests do not build."""
+    lm_dir = tmp_path / "lm"
+    lm_dir.mkdir()
+    write_bigram_arpa(lm_dir / "tiny.arpa", LM_SENTENCES)
+    (lm_dir / "heldout.txt").write_text("\n".join(LM_SENTENCES[:4]) + "\n")
+    stores = {name: (tmp_path / "data" / path.name, settings) for name, (path, settings) in DefaultData().stores.items()}
+    built = SimpleNamespace(binary=lm_dir / "tiny.arpa", heldout=lm_dir / "heldout.txt")
+    monkeypatch.setattr("experiments.defaults.read_artifacts", lambda out_dir: built)
+    monkeypatch.chdir(tmp_path)
+    return DefaultData(lm_dir=lm_dir, stores=stores)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from decoders.store import LogitsStore, write_store
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from logits.store import LogitsStore, write_store
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def integrity(run_dir: Path) -> str:
 
 def decode_cli(*args, **popen) -> subprocess.Popen:
     """`decode ARGS` in a child process, run from the repository root like a user would."""
-    command = [sys.executable, "-c", "from experiments.cli import app; app()", *map(str, args)]
+    command = [sys.executable, "-c", "from cli.app import app; app()", *map(str, args)]
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **popen)

@@ -5,8 +5,9 @@ import pytest
 from pyctcdecode import build_ctcdecoder
 
 from decoders import DecoderConfig, build_decoder
-from decoders.errors import DecoderConfigError, LabError
-from decoders.synth import SynthSettings, synthesize_all
+from decoders.errors import DecoderConfigError
+from logits.errors import LabError
+from acoustic.synth import SynthSettings, synthesize_all
 from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 from lm.model import LanguageModelCache
 

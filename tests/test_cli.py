@@ -5,7 +5,7 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from cli.app import app
 from helpers import peaky
 
 runner = CliRunner()

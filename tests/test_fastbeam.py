@@ -14,18 +14,19 @@ from pyctcdecode.alphabet import Alphabet
 
 from decoders.beam import PyctcdecodeBeamDecoder
 from decoders.config import DecoderConfig
-from decoders.errors import DecoderConfigError, LogitsError
+from decoders.errors import DecoderConfigError
+from logits.errors import LogitsError
 from decoders.fastbeam import FastBeamDecoder, native_module, search_labels
 from decoders.native.build import ensure_built
-from decoders.synth import SynthSettings, synthesize_all, synthesize_store
-from decoders.vocabulary import Vocabulary
+from acoustic.synth import SynthSettings, synthesize_all, synthesize_store
+from logits.vocabulary import Vocabulary
 from helpers import LM_SENTENCES, peaky
 from lm.model import LanguageModelCache
 
 
 @pytest.fixture(scope="module", autouse=True)
 def compiled() -> None:
-    ensure_built()  # a no-op when `make install` has built decoders/_fastbeam*.so from the current sources
+    ensure_built()  # a no-op when `make install` has built decoders/_kernels*.so from the current sources
 
 
 @pytest.fixture(scope="module")

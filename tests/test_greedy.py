@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from decoders import DecoderConfig, build_decoder
-from decoders.errors import DecoderConfigError, LogitsError
+from decoders.errors import DecoderConfigError
+from logits.errors import LogitsError
 from decoders.greedy import GreedyDecoder
 from helpers import peaky
 
@@ -67,8 +68,8 @@ def test_config_digest_ignores_order():
 
 
 def test_whole_store_path_equals_one_at_a_time(tmp_path, vocab, greedy):
-    from decoders.store import StoreWriter
-    from decoders.synth import SynthSettings, synthesize_all
+    from logits.store import StoreWriter
+    from acoustic.synth import SynthSettings, synthesize_all
 
     pairs = list(synthesize_all(["THE CAT SAT", "A DOG", "ALL'S WELL", "HE SAW"], vocab, seed=2,
                                 settings=SynthSettings(difficulty=3)))
@@ -105,7 +106,7 @@ def _both_kernels(vocabulary, arrays):
     ends = np.cumsum([a.shape[0] for a in arrays])
     starts = ends - [a.shape[0] for a in arrays]
     native = native_kernel(vocabulary)
-    assert native is not None, "the compiled extension is missing: run `python -m decoders.native`"
+    assert native is not None, "the compiled extension is missing: run `decode native build`"
     return native(frames, starts, ends), numpy_kernel(vocabulary)(frames, starts, ends)
 
 
@@ -115,7 +116,7 @@ def _both_kernels(vocabulary, arrays):
     ("<pad>", "A", "B", "C", "D"),  # no word delimiter: one word per utterance
 ])
 def test_compiled_and_numpy_kernels_agree(vocab, labels):
-    from decoders.vocabulary import Vocabulary
+    from logits.vocabulary import Vocabulary
 
     vocabulary = vocab if labels is None else Vocabulary.from_labels(labels)
     rng = np.random.default_rng(3)
@@ -145,7 +146,7 @@ def test_compiled_kernel_reports_the_first_bad_utterance(vocab):
 @pytest.mark.parametrize("compiled", [True, False])
 def test_bad_value_in_a_store_names_the_utterance(tmp_path, vocab, monkeypatch, compiled):
     import decoders.greedy as greedy_module
-    from decoders.store import LogitsStore, StoreWriter
+    from logits.store import LogitsStore, StoreWriter
 
     if not compiled:
         monkeypatch.setattr(greedy_module, "native_kernel", lambda vocabulary: None)

@@ -19,7 +19,7 @@ import pytest
 
 import lm.build
 import lm.kenlm_tools
-from decoders.errors import LabError
+from logits.errors import LabError
 from lm import (
     KenLMBinaries,
     LanguageModelCache,
@@ -385,8 +385,9 @@ def test_check_alphabet_low_overlap() -> None:
 # --- command line ---------------------------------------------------------------------------------------------------
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lm", *args], cwd=REPO, capture_output=True, text=True,
-                          check=False)
+    """`decode lm ...` as a user runs it: the installed entry point, in a process of its own."""
+    decode = Path(sys.executable).with_name("decode")
+    return subprocess.run([decode, "lm", *args], cwd=REPO, capture_output=True, text=True, check=False)
 
 
 def test_cli_reports_user_errors_without_traceback(tmp_path: Path) -> None:

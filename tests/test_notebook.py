@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbclient import NotebookClient
 
-from decoders.synth import SynthSettings, synthesize_store
+from acoustic.synth import SynthSettings, synthesize_store
 from helpers import write_bigram_arpa
 from sweep_helpers import ROOT
 

@@ -9,7 +9,7 @@ from decoders.beam import BEAM_DEFAULTS, PyctcdecodeBeamDecoder
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY
-from decoders.synth import SynthSettings, synthesize_all
+from acoustic.synth import SynthSettings, synthesize_all
 from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 from lm.errors import LMError
 from lm.model import LanguageModelCache

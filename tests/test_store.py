@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from decoders.errors import LogitsError, StoreError
-from decoders.store import LogitsStore, StoreWriter, write_store
+from logits.errors import LogitsError, StoreError
+from logits.store import LogitsStore, StoreWriter, write_store
 from helpers import peaky
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from decoders.errors import LabError, StoreError
-from decoders.store import StoreWriter
-from experiments.cli import app
+from logits.errors import LabError, StoreError
+from logits.store import StoreWriter
+from cli.app import app
 from experiments.grid import Grid, GridError, parse_values
 from experiments.report import report
 from experiments.sweep import sweep
@@ -194,7 +194,7 @@ def test_an_lm_in_the_wrong_case_fails_before_any_row(store, tmp_path):
 
 
 def test_a_store_without_references_stores_points_without_scores(lm, tmp_path):
-    from decoders.store import write_store
+    from logits.store import write_store
 
     bare = write_store(tmp_path / "bare", ["u1"], [noisy("THE CAT", 1)], VOCAB)
     result = sweep(bare.path, lm, "0.5", "0,1", workers=1, run_dir=tmp_path / "run", show_progress=False)
@@ -358,7 +358,7 @@ def test_demo_builds_its_store_and_sweeps_6_by_7(tmp_path, monkeypatch):
     """`decode demo` from a checkout whose LM is built (a tiny stand-in here; building the real one takes minutes)."""
     import typer
 
-    from experiments import cli_sweep
+    from cli import sweep as cli_sweep
 
     monkeypatch.chdir(tmp_path)
     build = tmp_path / "lm" / "build"

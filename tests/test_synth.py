@@ -2,7 +2,7 @@ import numpy as np
 
 from decoders.greedy import GreedyDecoder
 from decoders.config import DecoderConfig
-from decoders.synth import SynthSettings, synthesize_store
+from acoustic.synth import SynthSettings, synthesize_store
 
 SENTENCES = ["IT IS A TRUTH UNIVERSALLY ACKNOWLEDGED", "HELLO WORLD", "ALL'S WELL THAT ENDS WELL"]
 

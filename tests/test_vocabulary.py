@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from decoders.errors import VocabularyError
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from logits.errors import VocabularyError
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 
 def test_hf_vocab_json_maps_pad_to_blank_and_bar_to_space(tmp_path):

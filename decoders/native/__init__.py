@@ -1,1 +1,1 @@
-"""C++ sources of the `fastbeam` decoder and their build (`python -m decoders.native`); see build.py."""
+"""C++ kernels of the decoders (fastbeam's beam search, greedy's best path) and their build (`decode native build`)."""

@@ -1,13 +1,13 @@
-"""Compile decoders/_fastbeam*.so: the C++ beam search in this folder plus KenLM's query code from the kenlm sdist.
+"""Compile decoders/_kernels*.so: the C++ kernels in this folder (fastbeam's beam search, greedy's best path) plus
+KenLM's query code from the kenlm sdist.
 
-`python -m decoders.native` (run by `make install`) calls `ensure_built()`: a no-op when the .so is newer than every
+`decode native build` (run by `make install`) calls `ensure_built()`: a no-op when the .so is newer than every
 source here, otherwise cmake configures decoders/native/build/ and compiles (about a minute and a half on two cores,
 mostly KenLM). The kenlm==0.3.0 sdist is the one lm/kenlm_tools.py fetches for lmplz; both builds share lm/kenlm/src.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -15,13 +15,17 @@ import sysconfig
 import time
 from pathlib import Path
 
-from decoders.errors import LabError
-from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, exclusive, run_logged
+from logits.console import say
+from logits.errors import LabError
+from logits.files import exclusive
+from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, run_logged
 
 NATIVE_DIR = Path(__file__).resolve().parent
 BUILD_DIR = NATIVE_DIR / "build"
 OUTPUT_DIR = NATIVE_DIR.parent
 _SOURCE_PATTERNS = ("*.cpp", "*.hpp", "CMakeLists.txt")
+# The compiled module: named for what it holds, the decoders' native kernels (module.cpp binds them).
+MODULE = "_kernels"
 
 
 class BuildError(LabError):
@@ -29,12 +33,12 @@ class BuildError(LabError):
 
 
 def _say(message: str) -> None:
-    print(f"[fastbeam] {message}", file=sys.stderr, flush=True)
+    say("native", message)
 
 
 def extension_path() -> Path:
-    """Where the compiled module goes (and is imported from): decoders/_fastbeam<EXT_SUFFIX>."""
-    return OUTPUT_DIR / f"_fastbeam{sysconfig.get_config_var('EXT_SUFFIX')}"
+    """Where the compiled module goes (and is imported from): decoders/_kernels<EXT_SUFFIX>."""
+    return OUTPUT_DIR / f"{MODULE}{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
 def _sources() -> list[Path]:
@@ -97,7 +101,7 @@ def ensure_built(force: bool = False, jobs: int = 2) -> Path:
         if not force and is_fresh():  # another process built it while we waited
             return target
         if shutil.which("cmake") is None:
-            raise BuildError("cmake was not found on PATH; it is needed to compile the fastbeam decoder. "
+            raise BuildError("cmake was not found on PATH; it is needed to compile the decoders' kernels. "
                              "Run `make install`, which installs cmake and a C++ compiler.")
         source = kenlm_source()
         _discard_foreign_cache()
@@ -105,29 +109,15 @@ def ensure_built(force: bool = False, jobs: int = 2) -> Path:
         _say(f"configuring in {BUILD_DIR}")
         run_logged(["cmake", "-S", NATIVE_DIR, "-B", BUILD_DIR, "-DCMAKE_BUILD_TYPE=Release",
                     f"-DKENLM_ROOT={source}", f"-DOUTPUT_DIR={OUTPUT_DIR}", f"-DPython_EXECUTABLE={sys.executable}",
-                    f"-Dpybind11_DIR={_pybind11_cmake_dir()}"], "configuring the fastbeam decoder with cmake")
-        _say(f"compiling KenLM and the beam search with {jobs} jobs (about 1-2 minutes on two cores)")
+                    f"-Dpybind11_DIR={_pybind11_cmake_dir()}"], "configuring the decoders' kernels with cmake")
+        _say(f"compiling KenLM, the beam search and the best-path kernel with {jobs} jobs (about 1-2 minutes on two cores)")
         clean = ["--clean-first"] if force else []
-        run_logged(["cmake", "--build", BUILD_DIR, f"-j{jobs}", *clean], "compiling the fastbeam decoder")
+        run_logged(["cmake", "--build", BUILD_DIR, f"-j{jobs}", *clean], "compiling the decoders' kernels")
         if not target.is_file():
             raise BuildError(f"the build finished but {target} does not exist; delete {BUILD_DIR} and run "
-                             "`python -m decoders.native` again.")
+                             "`decode native build` again.")
         # cmake may decide nothing needed relinking (e.g. only a comment changed): mark the .so current anyway, so
         # that the freshness check does not send every later call back to cmake.
         os.utime(target)
         _say(f"built {target.name} in {time.monotonic() - started:.0f} s")
         return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m decoders.native", description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="rebuild from scratch even when the .so is up to date")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel compile jobs (default 2)")
-    args = parser.parse_args(argv)
-    try:
-        path = ensure_built(force=args.force, jobs=args.jobs)
-    except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    _say(f"{path.relative_to(OUTPUT_DIR.parent)} is up to date")
-    return 0

@@ -1,4 +1,4 @@
-// Python bindings of the fast beam search and the greedy kernel (imported as decoders._fastbeam; decoders/fastbeam.py
+// Python bindings of the fast beam search and the greedy kernel (imported as decoders._kernels; decoders/fastbeam.py
 // and decoders/greedy.py are the user API). Decoding releases the GIL; Search.decode_batch spreads utterances over
 // native threads sharing one LanguageModel.
 #include <pybind11/numpy.h>
@@ -38,7 +38,7 @@ py::tuple to_python(const SearchResult& result) {
 
 }  // namespace
 
-PYBIND11_MODULE(_fastbeam, m) {
+PYBIND11_MODULE(_kernels, m) {
   m.doc() = "CTC prefix beam search with KenLM fusion and hotwords, pyctcdecode 0.5.0's semantics "
             "(see decoders/fastbeam.py).";
 

@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from decoders.errors import LabError
-from decoders.npz import import_npz, read_transcripts
-from decoders.store import LogitsStore
-from decoders.synth import SynthSettings, synthesize_store
-from decoders.vocabulary import Vocabulary
-from experiments.console import emit_json, run_command
+from logits.errors import LabError
+from logits.npz import import_npz, read_transcripts
+from logits.store import LogitsStore
+from acoustic.synth import SynthSettings, synthesize_store
+from logits.vocabulary import Vocabulary
+from cli.console import emit_json, run_command
 
 
 @run_command

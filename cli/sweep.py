@@ -9,13 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from decoders.errors import LabError
-from experiments.cli_run import beam_params
-from experiments.console import emit_json, run_command
+from logits.errors import LabError
+from cli.run import beam_params
+from cli.console import emit_json, run_command
 from experiments.grid import Grid
 
-DEMO_LM_DIR = Path("lm/build")
-DEMO_STORE = Path("data/heldout-store")
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_ALPHAS = "0.1:1.1:0.2"
 DEMO_BETAS = "0:3:0.5"
@@ -85,16 +83,18 @@ def demo(
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
-    """From a fresh clone: build the LM and a synthetic held-out store if missing, then sweep 5 x 5 LM weights."""
+    """From a fresh clone: build the LM and a synthetic held-out store if missing, then sweep 6 x 7 LM weights."""
     from decoders.factory import decoder_classes
+    from experiments.defaults import DefaultData
     from experiments.sweep import sweep as run_sweep
 
-    lm, heldout = _demo_lm()
-    store = _demo_store(heldout)
+    defaults = DefaultData()
+    lm = defaults.ensure_lm(say=_note)
+    store = defaults.ensure_store(say=_note)
     if first is not None:
         from experiments.subset import subset_store
 
-        store = subset_store(store, first, DEMO_STORE.with_name(f"{DEMO_STORE.name}-first{first}")).path
+        store = subset_store(store, first, store.with_name(f"{store.name}-first{first}")).path
     # The compiled decoder gives the same results as pyctcdecode several times faster; use it where it is built.
     decoder = decoder or ("fastbeam" if "fastbeam" in decoder_classes() else "beam")
     grid = Grid.parse(DEMO_ALPHAS, DEMO_BETAS)
@@ -107,36 +107,8 @@ def demo(
         emit_json(result.summary())
 
 
-def _demo_lm() -> tuple[Path, Path]:
-    """The default 4-gram and its held-out sentences, built on first use (`make lm` does the same)."""
-    from lm.build import build_default_lm, read_artifacts
-
-    artifacts = read_artifacts(DEMO_LM_DIR)
-    if artifacts is None or artifacts.heldout is None:
-        typer.echo(f"building the default LM into {DEMO_LM_DIR} (first run only)", err=True)
-        artifacts = build_default_lm(DEMO_LM_DIR)
-    if artifacts.heldout is None:
-        raise LabError(f"{DEMO_LM_DIR}/build.json names no held-out sentences; delete {DEMO_LM_DIR} and rerun")
-    return Path(artifacts.binary), Path(artifacts.heldout)
-
-
-def _demo_store(heldout: Path) -> Path:
-    """A synthetic store of the held-out sentences (text the LM never saw), built on first use."""
-    from decoders.store import STORE_FILE
-    from decoders.synth import synthesize_store
-
-    if (DEMO_STORE / STORE_FILE).is_file():
-        return DEMO_STORE
-    if DEMO_STORE.exists():
-        # Only an interrupted demo leaves this directory without store.json; the store is cheap to make again.
-        typer.echo(f"{DEMO_STORE} is incomplete (an earlier demo was interrupted); rebuilding it", err=True)
-        shutil.rmtree(DEMO_STORE)
-    if not heldout.is_file():
-        raise LabError(f"{heldout} does not exist: expected the LM's held-out sentences; rebuild with `make lm`")
-    typer.echo(f"synthesizing {DEMO_STORE} from {heldout} (first run only)", err=True)
-    sentences = heldout.read_text(encoding="utf-8").splitlines()
-    synthesize_store(sentences, DEMO_STORE, seed=0, source=str(heldout))
-    return DEMO_STORE
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 def _print_sweep(result, top: int) -> None:

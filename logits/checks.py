@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from decoders.errors import LogitsError
+from logits.errors import LogitsError
 
 # A row whose probabilities sum to within this of 1 is taken as already normalised.
 _NORMALISED_TOLERANCE = 1e-3

@@ -1,4 +1,4 @@
-"""What every subcommand shares: user errors printed as one line (no traceback), progress bars on stderr."""
+"""What every subcommand shares: user errors printed as one line with exit status 2, and a final JSON line."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any, Callable
 
 import typer
 
-from decoders.errors import LabError
+from logits.errors import LabError
 
 
 def run_command(func: Callable) -> Callable:
-    """Decorate a subcommand so that a LabError prints `error: ...` and exits with status 2."""
+    """Decorate a subcommand so that a LabError prints `error: ...` and exits with status 2; any other exception is
+    a bug and keeps its traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,11 +30,3 @@ def run_command(func: Callable) -> Callable:
 def emit_json(obj: dict) -> None:
     """The last line of output, for scripts: one JSON object."""
     sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
-
-
-def progress(total: int, desc: str, unit: str = "utt", disable: bool | None = None):
-    """A tqdm bar on stderr; hidden when stderr is not a terminal unless the work is long."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, dynamic_ncols=True,
-                mininterval=0.5)

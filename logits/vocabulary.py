@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from decoders.errors import VocabularyError
+from logits.errors import VocabularyError
 
 BLANK_NAMES = ("<pad>", "<blank>", "<b>", "<eps>", "")
 DELIMITER_NAMES = ("|", " ", "▁")

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from decoders.cache import cache_logits
-from experiments.console import emit_json, run_command
+from acoustic.cache import cache_logits
+from cli.console import emit_json, run_command
 
 
 @run_command

@@ -8,14 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from decoders.errors import LabError
+from logits.errors import LabError
 from experiments import bench as B
-from experiments.cli_run import beam_params
-from experiments.console import emit_json, progress, run_command
+from experiments.defaults import HARD_DIFFICULTY, DefaultData
+from cli.run import beam_params
+from cli.console import emit_json, run_command
+from logits.console import progress, say
 
 
 def _say(message: str) -> None:
-    typer.echo(f"[bench] {message}", err=True)
+    say("bench", message)
 
 
 def _progress(total: int, desc: str):
@@ -106,7 +108,7 @@ def bench(
     json_: Annotated[bool, typer.Option("--json", help="End with the result as one JSON line.")] = False,
     default: Annotated[bool, typer.Option("--default", help=(
         "Bench the default LM on data/heldout-store and data/heldout-hard-store (difficulty "
-        f"{B.HARD_DIFFICULTY}), building whichever is missing."))] = False,
+        f"{HARD_DIFFICULTY}), building whichever is missing."))] = False,
 ) -> None:
     """Time and score pyctcdecode, this project's beam decoders, the peers (ctc-beam-decoder, flashlight) and greedy
     on the same utterances, LM and search parameters."""
@@ -117,8 +119,9 @@ def bench(
     if default:
         if store is not None:
             raise LabError("give either a STORE or --default, not both")
-        lm = lm or B.DEFAULT_LM
-        runs = B.prepare_defaults(say=_say)
+        defaults = DefaultData()
+        lm = lm or defaults.ensure_lm(say=_say)
+        runs = defaults.ensure_stores(say=_say)
     else:
         if store is None:
             raise LabError("give a STORE directory to bench (or --default for the default regimes)")

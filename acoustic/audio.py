@@ -32,7 +32,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from decoders.errors import LabError
+from logits.errors import LabError
 
 AUDIO_EXTENSIONS = (".flac", ".wav", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 TRANSCRIPT_NAMES = ("transcripts.txt", "transcripts.tsv", "transcript.txt", "transcript.tsv", "text")

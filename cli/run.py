@@ -9,8 +9,9 @@ import typer
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from decoders.store import LogitsStore
-from experiments.console import emit_json, progress, run_command
+from logits.store import LogitsStore
+from cli.console import emit_json, run_command
+from logits.console import progress
 from experiments.evaluate import evaluate
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,9 +23,10 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from decoders.errors import LogitsError, StoreError
-from decoders.logprobs import to_logprobs
-from decoders.vocabulary import Vocabulary
+from logits.errors import LogitsError, StoreError
+from logits.checks import to_logprobs
+from logits.files import atomic_write, write_text_atomic
+from logits.vocabulary import Vocabulary
 
 FORMAT = "ctc-logits-store"
 VERSION = 1
@@ -213,7 +213,7 @@ class StoreWriter:
                 self._rows.extend(Utterance(**row) for row in rows)
         else:
             (path / SHARDS).mkdir(parents=True, exist_ok=True)
-            _write_atomic(path / PENDING_FILE, json.dumps(self._settings(), indent=1))
+            write_text_atomic(path / PENDING_FILE, json.dumps(self._settings(), indent=1), fsync=True)
         # Shards past the last committed index are leftovers of a crash mid-write: drop them.
         self._next_shard = len(_committed_shards(path))
         for leftover in (path / SHARDS).glob("*"):
@@ -245,14 +245,9 @@ class StoreWriter:
         for utt_id, reference, array in self._pending:
             rows.append(Utterance(utt_id, reference, int(array.shape[0]), n, offset))
             offset += array.shape[0]
-        shard_path = self.path / SHARDS / f"{n:05d}.npy"
-        tmp = shard_path.with_suffix(".npy.tmp")
-        with open(tmp, "wb") as handle:
+        with atomic_write(self.path / SHARDS / f"{n:05d}.npy", "wb", fsync=True) as handle:
             np.save(handle, data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, shard_path)
-        _write_atomic(self.path / SHARDS / f"{n:05d}.json", json.dumps([r.__dict__ for r in rows]))
+        write_text_atomic(self.path / SHARDS / f"{n:05d}.json", json.dumps([r.__dict__ for r in rows]), fsync=True)
         self._rows.extend(rows)
         self._pending, self._pending_frames = [], 0
         self._next_shard += 1
@@ -269,7 +264,7 @@ class StoreWriter:
             "provenance": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")} | self.provenance,
             "utterances": [r.__dict__ for r in self._rows],
         }
-        _write_atomic(self.path / STORE_FILE, json.dumps(manifest, indent=1))
+        write_text_atomic(self.path / STORE_FILE, json.dumps(manifest, indent=1), fsync=True)
         (self.path / PENDING_FILE).unlink(missing_ok=True)
         return LogitsStore.open(self.path)
 
@@ -341,11 +336,3 @@ def _fingerprint(settings: Mapping, rows: Sequence[Utterance], shards: Sequence[
         digest.update(np.ascontiguousarray(shards[row.shard][row.offset : row.offset + row.frames]).tobytes())
     return digest.hexdigest()
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -16,9 +16,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from decoders.errors import LabError
-from decoders.store import LogitsStore, write_store
-from decoders.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from logits.errors import LabError
+from logits.store import LogitsStore, write_store
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 # Letters a character model plausibly mistakes for each other (sound or spelling neighbours).
 CONFUSABLE = {

@@ -8,9 +8,9 @@ from typing import Mapping
 
 import numpy as np
 
-from decoders.errors import StoreError
-from decoders.store import LogitsStore, write_store
-from decoders.vocabulary import Vocabulary, normalize_transcript
+from logits.errors import StoreError
+from logits.store import LogitsStore, write_store
+from logits.vocabulary import Vocabulary, normalize_transcript
 
 
 def read_transcripts(path: str | Path) -> dict[str, str]:

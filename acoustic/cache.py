@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -39,11 +38,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from decoders.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, Skipped, open_audio_source, resample
-from decoders.errors import LabError, StoreError, VocabularyError
-from decoders.store import PENDING_FILE, STORE_FILE, StoreWriter
-from decoders.store import DTYPES as STORE_DTYPES
-from decoders.vocabulary import BLANK_NAMES, Vocabulary
+from acoustic.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, Skipped, open_audio_source, resample
+from logits.console import progress as progress_bar, say
+from logits.errors import LabError, StoreError, VocabularyError
+from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
+from logits.store import DTYPES as STORE_DTYPES
+from logits.files import write_json_atomic
+from logits.vocabulary import BLANK_NAMES, Vocabulary
 
 COMPUTE_DTYPES = ("float32", "float16", "bfloat16")
 FLUSH_EVERY_BATCHES = 8
@@ -321,7 +322,7 @@ def cache_logits(
         _write_run_file(out, settings)
         todo = [batch for batch in batches if any(item.entry.id not in done for item in batch)]
         loop_started = time.perf_counter()
-        with _bar(sum(len(b) for b in todo), progress) as bar, ThreadPoolExecutor(1) as reader:
+        with progress_bar(sum(len(b) for b in todo), "cache", disable=None if progress else True) as bar, ThreadPoolExecutor(1) as reader:
             last_flush, since_flush = time.perf_counter(), 0
             upcoming = reader.submit(_read_batch, source, todo[0], acoustic.sampling_rate) if todo else None
             for index in range(len(todo)):
@@ -422,9 +423,7 @@ def _check_interrupted_run(out: Path, settings: dict) -> None:
 
 
 def _write_run_file(out: Path, settings: dict) -> None:
-    tmp = out / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
-    tmp.replace(out / RUN_FILE)
+    write_json_atomic(out / RUN_FILE, settings)
 
 
 def _note_conversions(items: Sequence[_Item], rate: int) -> None:
@@ -446,16 +445,7 @@ def _print_skipped(skipped: Sequence[Skipped]) -> None:
 
 
 def _say(message: str, bar: Any = None) -> None:
-    if bar is not None and not getattr(bar, "disable", True):
-        bar.write(message, file=sys.stderr)
-    else:
-        print(message, file=sys.stderr, flush=True)
-
-
-def _bar(total: int, enabled: bool):
-    from experiments.console import progress
-
-    return progress(total, "cache", unit="utt", disable=None if enabled else True)
+    say("", message, bar)
 
 
 def _torch_device(device: str) -> Any:

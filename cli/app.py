@@ -1,0 +1,27 @@
+"""The `decode` command: the lab's one entry point, a thin layer over the Python API that notebooks use too.
+
+Each module of this package holds the subcommands of one part of the pipeline: `store` (synth, import, info),
+`cache`, `run` (run, hotwords), `sweep` (sweep, report, demo), `bench`, and the groups `lm` and `native`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import bench, cache, lm, native, run, store, sweep
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0],
+                  pretty_exceptions_enable=False)
+
+app.command("cache")(cache.cache)
+app.command("synth")(store.synth)
+app.command("import")(store.import_)
+app.command("info")(store.info)
+app.command("run")(run.run)
+app.command("hotwords")(run.hotwords)
+app.command("sweep")(sweep.sweep)
+app.command("report")(sweep.report)
+app.command("demo")(sweep.demo)
+app.command("bench")(bench.bench)
+app.add_typer(lm.app, name="lm")
+app.add_typer(native.app, name="native")

@@ -1,0 +1,87 @@
+"""The embedded default data that `decode demo` and `decode bench --default` run on, built on first use.
+
+The default 4-gram (`make lm` builds it into lm/build) and synthetic stores of its held-out sentences (text the LM
+never saw), one per regime of the synthetic acoustic model. Later calls find them and do nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from acoustic.synth import SynthSettings, synthesize_store
+from logits.errors import LabError
+from logits.store import STORE_FILE, LogitsStore
+from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts
+
+SEED = 0
+HARD_DIFFICULTY = 2.5
+Say = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class DefaultData:
+    """Where the default LM and stores live (relative to the working directory, like every default path)."""
+
+    lm_dir: Path = DEFAULT_LM_DIR
+    # regime -> (store directory, synthetic model settings); the first is the demo's store.
+    stores: Mapping[str, tuple[Path, SynthSettings]] = field(default_factory=lambda: {
+        "default": (Path("data/heldout-store"), SynthSettings()),
+        "hard": (Path("data/heldout-hard-store"), SynthSettings(difficulty=HARD_DIFFICULTY)),
+    })
+
+    @property
+    def heldout(self) -> Path:
+        return self.lm_dir / HELDOUT_FILENAME
+
+    def ensure_lm(self, say: Say = _quiet) -> Path:
+        """The default LM's binary, built first (`make lm` does the same) if it or its held-out sentences are
+        missing."""
+        artifacts = read_artifacts(self.lm_dir)
+        if artifacts is None or artifacts.heldout is None:
+            say(f"building the default LM in {self.lm_dir} (first run only)")
+            artifacts = build_default_lm(self.lm_dir)
+        if not self.heldout.is_file():
+            raise LabError(f"{self.heldout} is missing; rebuild the default LM (`make lm`) to get its held-out "
+                           "sentences")
+        return Path(artifacts.binary)
+
+    def ensure_store(self, regime: str = "default", say: Say = _quiet) -> Path:
+        """The regime's synthetic store of the held-out sentences (seed 0), synthesized first if missing.
+
+        A store left incomplete by an interrupted run is made again (it is cheap); one synthesized at another
+        difficulty is refused, and one made with other error rates is used with a warning, since its figures do not
+        compare with a fresh checkout's.
+        """
+        path, settings = self.stores[regime]
+        if (path / STORE_FILE).is_file():
+            found = dict(LogitsStore.open(path).provenance.get("synth") or {})
+            if "difficulty" in found and float(found["difficulty"]) != settings.difficulty:
+                raise LabError(f"{path} was synthesized at difficulty {found['difficulty']}, but the {regime!r} "
+                               f"regime is difficulty {settings.difficulty}; delete {path} and run again")
+            differing = {k: v for k, v in asdict(settings).items() if k in found and found[k] != v}
+            if differing:
+                say(f"warning: {path} was synthesized with {', '.join(f'{k}={found[k]}' for k in differing)}, not "
+                    f"the current defaults ({', '.join(f'{k}={v}' for k, v in differing.items())}); its figures do "
+                    f"not compare with a fresh checkout's. Delete {path} to rebuild it.")
+            return path
+        if path.exists():
+            say(f"{path} is incomplete (an earlier run was interrupted); rebuilding it")
+            shutil.rmtree(path)
+        if not self.heldout.is_file():
+            self.ensure_lm(say)
+        say(f"synthesizing {path} (difficulty {settings.difficulty}, seed {SEED}) from {self.heldout} "
+            "(first run only)")
+        sentences = self.heldout.read_text(encoding="utf-8").splitlines()
+        synthesize_store(sentences, path, seed=SEED, settings=settings, source=str(self.heldout))
+        return path
+
+    def ensure_stores(self, say: Say = _quiet) -> list[tuple[str, Path]]:
+        """Every regime's store: (regime, store path) pairs."""
+        return [(regime, self.ensure_store(regime, say)) for regime in self.stores]

@@ -1,0 +1,76 @@
+"""File helpers every layer shares: atomic writes, content hashes, a lock between processes.
+
+A file the lab writes is either absent or complete: a reader, or a process that resumes after a crash, never sees
+half of one. `atomic_write` gives that by writing a temporary sibling and renaming it over the target.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+_CHUNK = 1 << 20
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w", fsync: bool = False) -> Iterator[IO[Any]]:
+    """Write `path` through a temporary sibling that replaces it only when the block ends without error.
+
+    `mode` is "w" (text, UTF-8) or "wb"; `fsync` also flushes the data to disk before the rename, for files that
+    other files vouch for (a store's shards). On an error the temporary file is removed and `path` is untouched.
+    """
+    path = Path(path)
+    # A name of its own per writer: two processes writing one file (two sweeps into one run directory) must not
+    # rename each other's half-written file.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    handle = open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else "utf-8")
+    try:
+        with handle:
+            yield handle
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str, fsync: bool = False) -> Path:
+    with atomic_write(path, fsync=fsync) as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, data: Any, indent: int = 1) -> Path:
+    """JSON with sorted keys and a final newline, written atomically."""
+    return write_text_atomic(path, json.dumps(data, indent=indent, sort_keys=True) + "\n")
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 (hex) of a file's content, read in 1 MiB chunks so that multi-GB files do not fill memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def exclusive(lock_path: str | Path) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path`: two processes (`make install` and a test run, say) may both find a
+    build missing; only one should build it, the other waits and then finds it done."""
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
