@@ -51,9 +51,8 @@ class SynthSettings:
 
 def clean_sentence(line: str, vocabulary: Vocabulary) -> str:
     """The sentence in the labels' case with characters the model cannot emit dropped."""
-    change = {"upper": str.upper, "lower": str.lower}.get(vocabulary.case, str)
     allowed = vocabulary.characters
-    words = ("".join(c for c in word if c in allowed) for word in change(line).split())
+    words = ("".join(c for c in word if c in allowed) for word in vocabulary.in_case(line).split())
     return " ".join(w for w in words if w)
 
 

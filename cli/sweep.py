@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from logits.errors import LabError
 from cli.run import beam_params
 from cli.console import emit_json, run_command
-from experiments.grid import Grid
 
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_ALPHAS = "0.1:1.1:0.2"
@@ -26,7 +23,8 @@ def sweep(
     alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
     beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
     unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
-    decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: beam (pyctcdecode) or fastbeam.")] = "beam",
+    decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: fastbeam (this project's C++, same results as "
+                                              "pyctcdecode) or beam (pyctcdecode).")] = "fastbeam",
     beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
     hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
     hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
@@ -38,10 +36,9 @@ def sweep(
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
     from experiments.sweep import sweep as run_sweep
 
-    grid = Grid.parse(alpha, beta)  # parsed before anything loads, so a typo fails in milliseconds
     params = beam_params(beam_width=beam_width, hotword=hotword, hotword_weight=hotword_weight)
     try:
-        result = run_sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
+        result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=out, command=sys.argv)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
@@ -78,13 +75,12 @@ def report(
 
 @run_command
 def demo(
-    decoder: Annotated[Optional[str], typer.Option(help="Beam decoder (default: fastbeam if built, else beam).")] = None,
+    decoder: Annotated[str, typer.Option(help="Beam decoder: fastbeam or beam (pyctcdecode).")] = "fastbeam",
     first: Annotated[Optional[int], typer.Option(help="Sweep only the first N utterances (default: all).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
     """From a fresh clone: build the LM and a synthetic held-out store if missing, then sweep 6 x 7 LM weights."""
-    from decoders.factory import decoder_classes
     from experiments.defaults import DefaultData
     from experiments.sweep import sweep as run_sweep
 
@@ -95,11 +91,9 @@ def demo(
         from experiments.subset import subset_store
 
         store = subset_store(store, first, store.with_name(f"{store.name}-first{first}")).path
-    # The compiled decoder gives the same results as pyctcdecode several times faster; use it where it is built.
-    decoder = decoder or ("fastbeam" if "fastbeam" in decoder_classes() else "beam")
-    grid = Grid.parse(DEMO_ALPHAS, DEMO_BETAS)
-    typer.echo(f"sweeping {store} with {decoder} and {lm}: {grid.describe()} into {DEMO_RUN_DIR}", err=True)
-    result = run_sweep(store, lm, grid.alphas, grid.betas, decoder=decoder, workers=workers, run_dir=DEMO_RUN_DIR,
+    typer.echo(f"sweeping {store} with {decoder} and {lm}: alpha {DEMO_ALPHAS} x beta {DEMO_BETAS} into "
+               f"{DEMO_RUN_DIR}", err=True)
+    result = run_sweep(store, lm, DEMO_ALPHAS, DEMO_BETAS, decoder=decoder, workers=workers, run_dir=DEMO_RUN_DIR,
                        command=sys.argv)
     _print_sweep(result, 10)
     typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {DEMO_RUN_DIR}` shows all this again)")
@@ -117,7 +111,7 @@ def _print_sweep(result, top: int) -> None:
     typer.echo(format_report(result.results, top))
     computed = f"{result.computed} computed with {result.workers} worker(s)" if result.computed else "0 computed"
     greedy = "reused" if result.greedy_reused else "computed"
-    typer.echo(f"points    {len(result.results.run.points)}: {result.reused} reused, {computed} "
+    typer.echo(f"points    {len(result.results.run.keys)}: {result.reused} reused, {computed} "
                f"(greedy {greedy}), {result.seconds:.1f} s")
     _print_files(result.run_dir, result.heatmap, result.best_hypotheses)
 

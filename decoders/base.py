@@ -14,8 +14,10 @@ from logits.checks import check_logprobs
 from logits.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from logits.store import LogitsStore
     from lm.model import LanguageModelCache
+    from logits.store import LogitsStore
+
+ProgressCallback = Callable[[int], None]
 
 
 class Decoder(abc.ABC):
@@ -24,10 +26,15 @@ class Decoder(abc.ABC):
     Subclasses declare `name` and `defaults` (every parameter they accept, with its default) and implement `_decode`
     for a non-empty, checked, float32 array. `config` is the full effective configuration, defaults filled in, so that
     a record of it rebuilds the same decoder.
+
+    Capabilities are part of the interface, not found by probing: `threaded` says that `decode_batch` and
+    `decode_store` spread utterances over native threads (their `threads` argument then counts; others ignore it),
+    and every decoder can be `reconfigure`d (cheaply where the subclass says how, see `BeamDecoder`).
     """
 
     name: ClassVar[str]
     defaults: ClassVar[Mapping[str, Any]] = {}
+    threaded: ClassVar[bool] = False
 
     def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms: "LanguageModelCache | None" = None) -> None:
         """`lms` is the cache a decoder takes its language model from; decoders without an LM ignore it."""
@@ -38,9 +45,17 @@ class Decoder(abc.ABC):
             )
         self.config = DecoderConfig(self.name, dict(self.defaults) | dict(config.params))
         self.vocabulary = vocabulary
+        self.lms = lms
 
     def param(self, key: str) -> Any:
         return self.config.get(key)
+
+    def reconfigure(self, **params: Any) -> "Decoder":
+        """The same decoder with some parameters changed (`reconfigure(alpha=0.8)`). This decoder is not changed.
+
+        Here it is built anew, on the same LM cache; decoders that can keep their expensive state override this.
+        """
+        return type(self)(self.config.replace(**params), self.vocabulary, self.lms)
 
     def decode(self, logprobs: np.ndarray, where: str = "input") -> Hypothesis:
         """Decode one utterance; `where` names it in error messages."""
@@ -49,17 +64,22 @@ class Decoder(abc.ABC):
             return EMPTY
         return self._decode(np.asarray(logprobs, dtype=np.float32))
 
-    def decode_batch(self, batch: Sequence[np.ndarray]) -> list[Hypothesis]:
+    def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
+        """Decode many utterances, results in input order. `threads` counts only for `threaded` decoders."""
         return [self.decode(logprobs, where=f"batch item {i}") for i, logprobs in enumerate(batch)]
 
     def decode_store(
-        self, store: "LogitsStore", on_progress: Callable[[int], None] | None = None
+        self, store: "LogitsStore", on_progress: ProgressCallback | None = None, threads: int | None = None
     ) -> list[Hypothesis]:
-        """Every utterance of a store, in store order. Decoders that can do better than one at a time override this
-        (greedy works a whole shard at once, fastbeam spreads utterances over threads)."""
+        """Every utterance of a store, in store order.
+
+        The store checked its arrays when it was written (`StoreWriter.add`), so they are not checked again here.
+        Decoders that can do better than one at a time override this (greedy works a whole shard at once, fastbeam
+        spreads utterances over threads).
+        """
         hypotheses = []
-        for utt, logprobs in store:
-            hypotheses.append(self.decode(logprobs, where=f"utterance {utt.id!r} of {store.path}"))
+        for _, logprobs in store:
+            hypotheses.append(self._decode(np.asarray(logprobs, dtype=np.float32)) if len(logprobs) else EMPTY)
             if on_progress:
                 on_progress(1)
         return hypotheses

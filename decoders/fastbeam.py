@@ -1,6 +1,6 @@
 """`fastbeam`: pyctcdecode's beam search in C++ (decoders/native), same outputs, an order of magnitude faster.
 
-Same parameters as `beam` (BEAM_DEFAULTS) and, on the same input, the same text, scores and word frames: the C++ code
+Same parameters as `beam` (decoders.constants.BEAM_DEFAULTS) and, on the same input, the same text, scores and word frames: the C++ code
 reproduces pyctcdecode 0.5.0's algorithm step by step for character (non-BPE) vocabularies, including its tie order.
 It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache and shared by every fastbeam
 decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
@@ -12,25 +12,23 @@ import itertools
 import math
 import os
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, check_beam_params, hotwords_in_case, load_checked_lm
-from decoders.config import DecoderConfig
+from decoders.base import ProgressCallback
+from decoders.beam_base import BeamDecoder
+from decoders.constants import MIN_TOKEN_PROBABILITY
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY, Hypothesis, frames_array
-from logits.checks import check_logprobs
-from logits.vocabulary import Vocabulary, normalize_transcript
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
+from logits.checks import check_logprobs
+from logits.vocabulary import Vocabulary, normalize_transcript
 
 if TYPE_CHECKING:
     from logits.store import LogitsStore
 
-# pyctcdecode clips probabilities at this (MIN_TOKEN_CLIP_P) before the search.
-_MIN_PROBABILITY = 1e-15
 # How pyctcdecode's Alphabet recognises special labels in a regular (character) vocabulary.
 _BLANK_LABEL = re.compile(r"^[<\[]pad[>\]]$", flags=re.IGNORECASE)
 _UNK_LABEL = re.compile(r"^[<\[]unk[>\]]$", flags=re.IGNORECASE)
@@ -91,14 +89,14 @@ def search_input(logprobs: np.ndarray) -> np.ndarray:
     the search compares and sums these values, and equal-score ties decide between beams.
     """
     if math.isclose(logprobs.sum(axis=1).mean(), 1):
-        out = np.log(np.clip(logprobs, _MIN_PROBABILITY, 1))
+        out = np.log(np.clip(logprobs, MIN_TOKEN_PROBABILITY, 1))
     else:
         peak = np.amax(logprobs, axis=1, keepdims=True)
         peak[~np.isfinite(peak)] = 0
         shifted = logprobs - peak
         with np.errstate(divide="ignore"):
             norm = np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-        out = np.clip(shifted - norm, np.log(_MIN_PROBABILITY), 0)
+        out = np.clip(shifted - norm, np.log(MIN_TOKEN_PROBABILITY), 0)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
@@ -110,7 +108,7 @@ def _native_lm(lms: LanguageModelCache, loaded: LoadedLM) -> Any:
             return native_module().LanguageModel(str(loaded.path), list(loaded.unigrams))
         except RuntimeError as exc:
             raise LMError(f"the fastbeam decoder cannot load {loaded.path} ({exc}), although the kenlm module "
-                          "could; rebuild the decoder with `decode native build --force`.") from exc
+                          "could; rebuild the kernels with `decode native build --force`.") from exc
 
     return lms.derived(loaded, "fastbeam", build)
 
@@ -130,27 +128,25 @@ def _available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-class FastBeamDecoder(Decoder):
-    """`fastbeam`: the `beam` decoder's search (pyctcdecode 0.5.0 semantics) compiled; `decode_batch` uses threads."""
+class FastBeamDecoder(BeamDecoder):
+    """`fastbeam`: the `beam` decoder's search (pyctcdecode 0.5.0 semantics) compiled; `decode_batch` uses threads.
+
+    Its built state is the native alphabet, the native LM (shared through the LM cache) and the hotword table; a
+    reconfigured copy shares them and gets a new native `Search` with the new weights.
+    """
 
     name = "fastbeam"
-    defaults = BEAM_DEFAULTS
+    threaded = True
 
-    def __init__(
-        self,
-        config: DecoderConfig,
-        vocabulary: Vocabulary,
-        lms: LanguageModelCache | None = None,
-        _shared_lm: Any = None,
-    ) -> None:
-        super().__init__(config, vocabulary)
-        check_beam_params(self.config)
-        native = native_module()
-        self._lms = lms if lms is not None else LanguageModelCache()
-        alphabet = native.Alphabet(search_labels(vocabulary))  # before loading the LM: a BPE vocabulary fails fast
-        hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
-        self._lm = _shared_lm if _shared_lm is not None else self._load_lm(hotwords)
-        params = native.SearchParams(
+    def _build(self) -> None:
+        self._native = native_module()
+        self._alphabet = self._native.Alphabet(search_labels(self.vocabulary))  # before the LM: BPE fails fast
+        loaded = self.load_lm()
+        self._lm = None if loaded is None else _native_lm(self.lms, loaded)
+        self._hotword_table = self._native.Hotwords(hotword_unigrams(self.hotwords))
+
+    def _apply_weights(self) -> None:
+        params = self._native.SearchParams(
             beam_width=int(self.param("beam_width")),
             beam_prune_logp=float(self.param("beam_prune_logp")),
             token_min_logp=float(self.param("token_min_logp")),
@@ -160,17 +156,7 @@ class FastBeamDecoder(Decoder):
             lm_score_boundary=bool(self.param("lm_score_boundary")),
             hotword_weight=float(self.param("hotword_weight")),
         )
-        self._search = native.Search(alphabet, self._lm, native.Hotwords(hotword_unigrams(hotwords)), params)
-
-    def _load_lm(self, hotwords: list[str]) -> Any:
-        loaded = load_checked_lm(self, self._lms, hotwords)
-        return None if loaded is None else _native_lm(self._lms, loaded)
-
-    def reconfigure(self, **params: Any) -> "FastBeamDecoder":
-        """The same decoder with new parameters; unless the LM itself changes, the loaded native LM is reused."""
-        config = self.config.replace(**params)
-        same_lm = not {"lm", "unigrams"} & set(params)
-        return FastBeamDecoder(config, self.vocabulary, self._lms, _shared_lm=self._lm if same_lm else None)
+        self._search = self._native.Search(self._alphabet, self._lm, self._hotword_table, params)
 
     def _decode(self, logprobs: np.ndarray) -> Hypothesis:
         return _hypothesis(self._search.decode(search_input(logprobs)))
@@ -180,36 +166,31 @@ class FastBeamDecoder(Decoder):
 
         Results are in input order and identical to decoding one by one.
         """
-        return self._decode_many(((f"batch item {i}", x) for i, x in enumerate(batch)), threads)
+        checked = (check_logprobs(x, self.vocabulary.size, f"batch item {i}") for i, x in enumerate(batch))
+        return self._decode_many(checked, threads)
 
     def decode_store(
-        self, store: "LogitsStore", on_progress: Callable[[int], None] | None = None, threads: int | None = None
+        self, store: "LogitsStore", on_progress: ProgressCallback | None = None, threads: int | None = None
     ) -> list[Hypothesis]:
-        """Every utterance of a store, in store order, decoded like decode_batch."""
-        return self._decode_many(((f"utterance {u.id!r} of {store.path}", x) for u, x in store), threads, on_progress)
+        """Every utterance of a store, in store order, decoded like decode_batch (the store's arrays were checked
+        when it was written)."""
+        return self._decode_many((x for _, x in store), threads, on_progress)
 
     def _decode_many(
-        self,
-        items: Iterable[tuple[str, np.ndarray]],
-        threads: int | None,
-        on_progress: Callable[[int], None] | None = None,
+        self, arrays: Iterable[np.ndarray], threads: int | None, on_progress: ProgressCallback | None = None
     ) -> list[Hypothesis]:
-        """(where, log-probs) pairs -> hypotheses, a chunk at a time: checked and preprocessed here with the GIL,
-        then searched on native threads without it."""
+        """Checked log-prob arrays -> hypotheses, a chunk at a time: preprocessed here with the GIL, then searched
+        on native threads without it."""
         threads = _available_cores() if threads is None else int(threads)
         if threads < 1:
             raise DecoderConfigError(f"threads must be >= 1, got {threads}")
         results: list[Hypothesis] = []
-        iterator = iter(items)
+        iterator = iter(arrays)
         while chunk := list(itertools.islice(iterator, _CHUNK)):
             hypotheses = [EMPTY] * len(chunk)  # an utterance of 0 frames stays EMPTY, as in Decoder.decode
-            positions, arrays = [], []
-            for i, (where, logprobs) in enumerate(chunk):
-                logprobs = check_logprobs(logprobs, self.vocabulary.size, where)
-                if logprobs.shape[0]:
-                    positions.append(i)
-                    arrays.append(search_input(np.asarray(logprobs, dtype=np.float32)))
-            for i, result in zip(positions, self._search.decode_batch(arrays, threads=threads)):
+            positions = [i for i, logprobs in enumerate(chunk) if logprobs.shape[0]]
+            inputs = [search_input(np.asarray(chunk[i], dtype=np.float32)) for i in positions]
+            for i, result in zip(positions, self._search.decode_batch(inputs, threads=threads)):
                 hypotheses[i] = _hypothesis(result)
             results += hypotheses
             if on_progress:

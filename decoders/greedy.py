@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from decoders.base import Decoder
+from decoders.base import Decoder, ProgressCallback
 from decoders.config import DecoderConfig
 from logits.errors import LogitsError
 from decoders.hypothesis import Hypothesis
@@ -51,7 +51,7 @@ class GreedyDecoder(Decoder):
     defaults = {}
 
     def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms=None) -> None:
-        super().__init__(config, vocabulary)
+        super().__init__(config, vocabulary, lms)
         native = native_kernel(vocabulary)
         self.kernel = "compiled" if native else "numpy"
         self._kernel = native or numpy_kernel(vocabulary)
@@ -60,7 +60,8 @@ class GreedyDecoder(Decoder):
         # Decoder.decode has checked the values already.
         return self._kernel(logprobs, np.zeros(1, np.int64), np.array([logprobs.shape[0]], np.int64)).hypotheses()[0]
 
-    def decode_store(self, store: LogitsStore, on_progress: Callable[[int], None] | None = None) -> list[Hypothesis]:
+    def decode_store(self, store: LogitsStore, on_progress: ProgressCallback | None = None,
+                     threads: int | None = None) -> list[Hypothesis]:
         hypotheses = []
         for shard, utterances in store.by_shard():
             shard = check_shape(shard, self.vocabulary.size, where=f"store {store.path}")

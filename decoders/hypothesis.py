@@ -7,6 +7,8 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
+from logits.vocabulary import normalize_transcript
+
 
 class WordSpan(NamedTuple):
     """A decoded word and the frames it covers: `start` inclusive, `end` exclusive."""
@@ -69,3 +71,16 @@ class Hypothesis:
 
 
 EMPTY = Hypothesis(text="", score=0.0, acoustic_score=0.0, lm_score=0.0)
+
+
+def hypothesis_from_beam(beam: tuple) -> Hypothesis:
+    """A Hypothesis from one beam of pyctcdecode's `decode_beams` (ctc-beam-decoder returns the same tuples):
+    (text, last LM state, [(word, (start, end)), ...], logit score, combined score)."""
+    text, _, word_frames, acoustic, total = beam
+    return Hypothesis(
+        text=normalize_transcript(text),
+        score=float(total),
+        acoustic_score=float(acoustic),
+        lm_score=float(total - acoustic),
+        word_frames=frames_array(frames for _, frames in word_frames),
+    )

@@ -14,21 +14,15 @@ file again with its own KenLM build (neither can use the `kenlm` Python module's
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, beam_hypothesis, check_beam_params, hotwords_in_case, load_checked_lm
-from decoders.config import DecoderConfig
+from decoders.beam_base import BeamDecoder
+from decoders.constants import LN_10
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import Hypothesis, WordSpan, frames_array
-from logits.vocabulary import Vocabulary
-from lm.model import LanguageModelCache
-
-# pyctcdecode and KenLM score in log10; the search adds natural-log acoustic scores. pyctcdecode multiplies by this.
-LN_10 = math.log(10.0)
+from decoders.hypothesis import Hypothesis, WordSpan, frames_array, hypothesis_from_beam
 # Stands for "pruned" in flashlight's emissions: finite so that sums stay finite, far below any beam threshold.
 _MASKED = -1.0e9
 
@@ -46,22 +40,21 @@ def _optional(module: str, package: str, decoder: str):
         ) from None
 
 
-class CtcBeamDecoder(Decoder):
+class CtcBeamDecoder(BeamDecoder):
     """`ctcbeam`: ctc-beam-decoder's prefix beam search; same parameters, same meaning, as pyctcdecode's `beam`.
 
     Decoded with `decode_beams(..., prune_history=False)` and the top beam taken, exactly as `beam` drives pyctcdecode
-    (the package's own `decode()` turns history pruning on, which changes some outputs).
+    (the package's own `decode()` turns history pruning on, which changes some outputs). The package takes the LM
+    weights when the decoder is built and has no way to change them, so a new alpha or beta builds it anew.
     """
 
     name = "ctcbeam"
-    defaults = BEAM_DEFAULTS
+    cheap_params = frozenset({"beam_width", "beam_prune_logp", "token_min_logp", "hotword_weight"})
 
-    def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms: LanguageModelCache | None = None) -> None:
-        super().__init__(config, vocabulary)
-        check_beam_params(self.config)
+    def _build(self) -> None:
+        vocabulary = self.vocabulary
         ctc_beam_decoder = _optional("ctc_beam_decoder", "ctc-beam-decoder", self.name)
-        self._hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
-        loaded = load_checked_lm(self, lms if lms is not None else LanguageModelCache())
+        loaded = self.load_lm()
         try:
             self._search = ctc_beam_decoder.build_ctcdecoder(
                 list(vocabulary.tokens),
@@ -87,15 +80,15 @@ class CtcBeamDecoder(Decoder):
             beam_prune_logp=float(self.param("beam_prune_logp")),
             token_min_logp=float(self.param("token_min_logp")),
             prune_history=False,
-            hotwords=self._hotwords or None,
+            hotwords=self.hotwords or None,
             hotword_weight=float(self.param("hotword_weight")),
         )
         if not beams:  # pyctcdecode raises here; ctc-beam-decoder returns no beam when nothing survives pruning
             return Hypothesis(text="", score=float("-inf"), acoustic_score=float("-inf"), lm_score=0.0)
-        return beam_hypothesis(beams[0])
+        return hypothesis_from_beam(beams[0])
 
 
-class FlashlightDecoder(Decoder):
+class FlashlightDecoder(BeamDecoder):
     """`flashlight`: flashlight-text's lexicon-constrained beam search with a KenLM word LM.
 
     The lexicon is the LM's unigram list, each word spelled letter by letter with the labels (words the labels
@@ -128,7 +121,6 @@ class FlashlightDecoder(Decoder):
     """
 
     name = "flashlight"
-    defaults = BEAM_DEFAULTS
     # For records (`decode bench` copies it into its row): how each parameter reaches flashlight.
     parameter_mapping: ClassVar[dict[str, str]] = {
         "alpha": "lm_weight = alpha * ln(10)",
@@ -141,9 +133,8 @@ class FlashlightDecoder(Decoder):
         "hotwords": "unsupported",
     }
 
-    def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms: LanguageModelCache | None = None) -> None:
-        super().__init__(config, vocabulary)
-        check_beam_params(self.config)
+    def _build(self) -> None:
+        vocabulary = self.vocabulary
         if self.param("lm") is None:
             raise DecoderConfigError("decoder 'flashlight' needs an LM (--lm): its lexicon is the LM's word list")
         if self.param("hotwords"):
@@ -156,7 +147,7 @@ class FlashlightDecoder(Decoder):
         fl_decoder = _optional("flashlight.lib.text.decoder", "flashlight-text", self.name)
         fl_kenlm = _optional("flashlight.lib.text.decoder.kenlm", "flashlight-text", self.name)
         fl_dictionary = _optional("flashlight.lib.text.dictionary", "flashlight-text", self.name)
-        loaded = load_checked_lm(self, lms if lms is not None else LanguageModelCache())
+        loaded = self.load_lm()
 
         # Words are spelled character by character with the one-character labels (not the blank or the delimiter).
         spelling = {
@@ -181,8 +172,10 @@ class FlashlightDecoder(Decoder):
             _, unigram_score = self._lm.score(start, index)
             self._trie.insert([*(spelling[c] for c in word), vocabulary.delimiter], index, unigram_score)
         self._trie.smear(fl_decoder.SmearingMode.MAX)
-
         self._fl = fl_decoder
+
+    def _apply_weights(self) -> None:
+        # The searches hold the weights in their options; a reconfigured copy makes its own.
         self._searches: dict[int, Any] = {}
 
     def _search(self, tokens_per_frame: int):

@@ -30,7 +30,7 @@ def hotword_report(
 ) -> HotwordReport:
     """Decode `store` with `config` as given and again with `hotwords` boosted by `weight`."""
     lms = lms or LanguageModelCache()
-    words = tuple(h.upper() if store.vocabulary.case == "upper" else h for h in hotwords)
+    words = tuple(store.vocabulary.in_case(h) for h in hotwords)
     plain = evaluate(store, build_decoder(config, store.vocabulary, lms))
     boosted = evaluate(
         store, build_decoder(config.replace(hotwords=words, hotword_weight=weight), store.vocabulary, lms)

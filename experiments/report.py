@@ -48,7 +48,7 @@ def summary(results: RunResults) -> dict:
         "run_dir": str(results.run_dir),
         "run_id": results.run.id,
         "status": results.run.status,
-        "points": len(results.run.points),
+        "points": len(results.run.keys),
         "missing": results.missing,
         "best_alpha": None if best is None else best.alpha,
         "best_beta": None if best is None else best.beta,
@@ -85,7 +85,7 @@ def format_best(results: RunResults) -> str:
 def format_report(results: RunResults, top: int = 10) -> str:
     run = results.run
     head = (f"run {run.id} in {results.run_dir}: {len(run.alphas)} alpha x {len(run.betas)} beta = "
-            f"{len(run.points)} points")
+            f"{len(run.keys)} points")
     if results.missing:
         head += f", {results.missing} not computed (run {run.status}; rerun the sweep to fill them in)"
     return "\n".join([head, format_table(results, top), format_best(results)])

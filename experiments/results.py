@@ -90,18 +90,18 @@ class ResultsError(LabError):
 
 @dataclass(frozen=True)
 class PointResult:
-    """One decoded (store, decoder config): the record a sweep stores per grid point, and greedy's too."""
+    """One decoded (store, decoder config): the record a sweep stores per grid point, and greedy's too.
+
+    The config is the one place its weights live; `decoder`, `alpha`, `beta` and `lm_path` are read from it (the
+    results table keeps them as columns too, for queries and data frames).
+    """
 
     key: str
     store_fingerprint: str
     config_digest: str
     store_path: str
-    decoder: str
-    config: str  # canonical JSON of the effective config (real LM path), enough to rebuild the decoder
-    lm_path: str | None
+    config: DecoderConfig  # the effective config (real LM path): enough to rebuild the decoder
     lm_fingerprint: str | None
-    alpha: float | None
-    beta: float | None
     wer: float | None
     cer: float | None
     utterances: int
@@ -111,8 +111,26 @@ class PointResult:
     hypotheses: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
-    def decoder_config(self) -> DecoderConfig:
-        return DecoderConfig.from_dict(json.loads(self.config))
+    def decoder(self) -> str:
+        return self.config.name
+
+    @property
+    def alpha(self) -> float | None:
+        return self.config.get("alpha")
+
+    @property
+    def beta(self) -> float | None:
+        return self.config.get("beta")
+
+    @property
+    def lm_path(self) -> str | None:
+        return self.config.get("lm")
+
+    def columns(self) -> dict[str, Any]:
+        """The row of the results table (RESULT_COLUMNS), the config as canonical JSON."""
+        row = {name: getattr(self, name) for name in RESULT_COLUMNS}
+        row["config"] = json.dumps(self.config.to_dict(), sort_keys=True)
+        return row
 
     def label(self) -> str:
         return self.decoder if self.alpha is None else f"{self.decoder} a={self.alpha:g} b={self.beta:g}"
@@ -127,15 +145,6 @@ class PointResult:
 
 
 @dataclass(frozen=True)
-class PlannedPoint:
-    """A point a run asked for: its weights and the key its result is stored under."""
-
-    alpha: float
-    beta: float
-    key: str
-
-
-@dataclass(frozen=True)
 class RunRecord:
     """One sweep invocation. `finished` is None while it runs, or for ever if it was killed."""
 
@@ -144,7 +153,7 @@ class RunRecord:
     store_fingerprint: str
     alphas: tuple[float, ...]
     betas: tuple[float, ...]
-    points: tuple[PlannedPoint, ...]
+    keys: tuple[str, ...]  # the result keys of its grid points, alpha-major
     greedy_key: str | None
     started: str
     finished: str | None
@@ -173,7 +182,7 @@ class RunResults:
 
     @property
     def missing(self) -> int:
-        return len(self.run.points) - len(self.points)
+        return len(self.run.keys) - len(self.points)
 
     def to_dataframe(self):
         return _frame([p for p in self.points] + ([self.greedy] if self.greedy else []))
@@ -284,7 +293,7 @@ class ResultsDB:
 
     def insert(self, result: PointResult) -> bool:
         """Store one result in its own transaction; False if that key was stored already (by another sweep)."""
-        row = {name: getattr(result, name) for name in RESULT_COLUMNS}
+        row = result.columns()
         row["hypotheses"] = json.dumps(list(result.hypotheses))
         names = ", ".join(row)
         cursor = self.conn.execute(
@@ -293,11 +302,9 @@ class ResultsDB:
         return cursor.rowcount == 1
 
     def start_run(self, command: Sequence[str], store_fingerprint: str, alphas: Sequence[float],
-                  betas: Sequence[float], points: Sequence[PlannedPoint], greedy_key: str | None) -> int:
-        plan = {
-            "alphas": list(alphas), "betas": list(betas), "greedy": greedy_key,
-            "points": [[p.alpha, p.beta, p.key] for p in points],
-        }
+                  betas: Sequence[float], keys: Sequence[str], greedy_key: str | None) -> int:
+        """Record a sweep of the alphas x betas grid whose points are stored under `keys` (alpha-major)."""
+        plan = {"alphas": list(alphas), "betas": list(betas), "greedy": greedy_key, "keys": list(keys)}
         cursor = self.conn.execute(
             "INSERT INTO runs (command, plan, store_fingerprint, started, status, pid) VALUES (?, ?, ?, ?, ?, ?)",
             (json.dumps(list(command)), json.dumps(plan), store_fingerprint, now(), "running", os.getpid()),
@@ -374,7 +381,7 @@ class ResultsDB:
     def run_results(self, run_id: int | None = None) -> RunResults:
         """A run (default: the latest) with the results of the points it asked for."""
         run = self.run(run_id)
-        points = self.results([p.key for p in run.points])
+        points = self.results(list(run.keys))
         greedy = self.get(run.greedy_key) if run.greedy_key else None
         return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy)
 
@@ -393,7 +400,9 @@ class ResultsDB:
 
 
 def _point(row: sqlite3.Row) -> PointResult:
-    values = {name: row[name] for name in RESULT_COLUMNS}
+    derived = {"decoder", "alpha", "beta", "lm_path"}  # columns the config holds
+    values = {name: row[name] for name in RESULT_COLUMNS if name not in derived}
+    values["config"] = DecoderConfig.from_dict(json.loads(row["config"]))
     hyps = tuple(json.loads(row["hypotheses"])) if "hypotheses" in row.keys() else ()
     return PointResult(**values, hypotheses=hyps)
 
@@ -406,7 +415,8 @@ def _run(row: sqlite3.Row) -> RunRecord:
         store_fingerprint=row["store_fingerprint"],
         alphas=tuple(plan["alphas"]),
         betas=tuple(plan["betas"]),
-        points=tuple(PlannedPoint(float(a), float(b), k) for a, b, k in plan["points"]),
+        # Runs recorded before keys were stored on their own listed [alpha, beta, key] per point.
+        keys=tuple(plan["keys"]) if "keys" in plan else tuple(k for _, _, k in plan["points"]),
         greedy_key=plan.get("greedy"),
         started=row["started"],
         finished=row["finished"],
@@ -419,8 +429,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
 def _frame(points: Sequence[PointResult]):
     import pandas as pd
 
-    return pd.DataFrame([{name: getattr(p, name) for name in RESULT_COLUMNS} for p in points],
-                        columns=list(RESULT_COLUMNS))
+    return pd.DataFrame([p.columns() for p in points], columns=list(RESULT_COLUMNS))
 
 
 def _retry_locked(action, attempts: int = 50):

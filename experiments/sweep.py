@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from logits.errors import LabError
 from decoders.factory import build_decoder, decoder_classes
@@ -35,22 +36,18 @@ from logits.store import LogitsStore
 from logits.console import progress
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
-from experiments.results import (
-    PlannedPoint, PointResult, ResultsDB, RunResults, keyed_config, now, result_key,
-)
+from experiments.results import PointResult, ResultsDB, RunResults, keyed_config, now, result_key
 
 RUNS_DIR = Path("runs")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One point to decode: what the worker needs, nothing heavy."""
+    """One point to decode: what the worker needs, nothing heavy. Its weights are in its config, nowhere else."""
 
     key: str
     config: DecoderConfig  # effective config, real LM path
     digest: str  # of the keyed config (LM by content)
-    alpha: float | None
-    beta: float | None
     lm_fingerprint: str | None
 
 
@@ -108,7 +105,7 @@ def sweep(
     betas: str | Sequence[float] = "0:2:0.5",
     *,
     unigrams: str | Path | None = None,
-    decoder: str = "beam",
+    decoder: str = "fastbeam",
     params: Mapping[str, Any] | None = None,
     workers: int | None = None,
     run_dir: str | Path | None = None,
@@ -149,7 +146,7 @@ def sweep(
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
-        [PlannedPoint(t.alpha, t.beta, t.key) for t in tasks], greedy_task.key,
+        [t.key for t in tasks], greedy_task.key,
     )
     every = [greedy_task, *tasks]
     reused = db.existing(t.key for t in every)
@@ -215,9 +212,9 @@ def _plan(store: LogitsStore, grid: Grid, base: DecoderConfig, lm_fp: str, words
     for point in grid:
         config = base.replace(alpha=point.alpha, beta=point.beta)
         digest = keyed_config(config, lm_fp, words_fp).digest()
-        tasks.append(Task(result_key(store.fingerprint, digest), config, digest, point.alpha, point.beta, lm_fp))
+        tasks.append(Task(result_key(store.fingerprint, digest), config, digest, lm_fp))
     greedy = DecoderConfig("greedy", {})
-    greedy_task = Task(result_key(store.fingerprint, greedy.digest()), greedy, greedy.digest(), None, None, None)
+    greedy_task = Task(result_key(store.fingerprint, greedy.digest()), greedy, greedy.digest(), None)
     return tasks, greedy_task
 
 
@@ -274,22 +271,18 @@ class _PointRunner:
         self.lms = lms
         self.db = db
         self.versions = json.dumps(versions(), sort_keys=True)
-        # Decoders by config minus the weights: a sweep changes only alpha/beta, which reconfigure() applies
-        # without reloading the LM or rebuilding pyctcdecode's unigram trie.
-        self._bases: dict[DecoderConfig, Any] = {}
-        if seed is not None:
-            self._bases[_unweighted(seed.config)] = seed
+        # The last decoder of each name: a sweep's points differ only in alpha and beta, which reconfigure()
+        # applies without reloading the LM or rebuilding alphabets and tables.
+        self._decoders: dict[str, Decoder] = {} if seed is None else {seed.name: seed}
 
-    def decoder(self, config: DecoderConfig):
-        if config.name == "greedy":
-            return build_decoder(config, self.store.vocabulary)
-        base = self._bases.get(_unweighted(config))
-        if base is None:
-            base = self._bases[_unweighted(config)] = build_decoder(config, self.store.vocabulary, self.lms)
-            return base
-        if hasattr(base, "reconfigure"):
-            return base.reconfigure(alpha=config.get("alpha"), beta=config.get("beta"))
-        return build_decoder(config, self.store.vocabulary, self.lms)  # the LM cache still spares a reload
+    def decoder(self, config: DecoderConfig) -> Decoder:
+        last = self._decoders.get(config.name)
+        if last is None:
+            decoder = build_decoder(config, self.store.vocabulary, self.lms)
+        else:
+            decoder = last.reconfigure(**dict(config.params))
+        self._decoders[config.name] = decoder
+        return decoder
 
     def run(self, task: Task) -> Outcome:
         # Another sweep into the same directory may have stored this point since we planned: skip it.
@@ -301,12 +294,8 @@ class _PointRunner:
             store_fingerprint=self.store.fingerprint,
             config_digest=task.digest,
             store_path=str(self.store.path),
-            decoder=task.config.name,
-            config=json.dumps(task.config.to_dict(), sort_keys=True),
-            lm_path=task.config.get("lm"),
+            config=task.config,
             lm_fingerprint=task.lm_fingerprint,
-            alpha=task.alpha,
-            beta=task.beta,
             wer=evaluation.wer,
             cer=evaluation.cer,
             utterances=len(evaluation.ids),
@@ -315,10 +304,6 @@ class _PointRunner:
             versions=self.versions,
             hypotheses=tuple(h.text for h in evaluation.hypotheses),
         ))
-
-
-def _unweighted(config: DecoderConfig) -> DecoderConfig:
-    return DecoderConfig(config.name, {k: v for k, v in config.params if k not in ("alpha", "beta")})
 
 
 # The one piece of module state: the runner of a pool worker process, set by its initializer after the fork and

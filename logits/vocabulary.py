@@ -71,6 +71,12 @@ class Vocabulary:
             return "lower"
         return "mixed"
 
+    def in_case(self, text: str) -> str:
+        """`text` in the labels' case (unchanged when they are mixed or caseless): a lower-case hotword or reference
+        could never match upper-case labels, nor an upper-case one lower-case labels."""
+        change = {"upper": str.upper, "lower": str.lower}.get(self.case)
+        return change(text) if change else text
+
     @classmethod
     def from_labels(
         cls, labels: Sequence[str], blank: int | None = None, delimiter: int | None | str = "auto"

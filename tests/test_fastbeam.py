@@ -215,6 +215,18 @@ def test_reweighting_shares_the_native_lm(vocab, lms, tiny_arpa):
     assert no_lm._lm is None and no_lm.decode(logprobs).lm_score == pytest.approx(0.0)
 
 
+def test_reconfigure_rebuilds_only_for_structural_parameters(vocab, lms, tiny_arpa):
+    first = FastBeamDecoder(DecoderConfig("fastbeam", {"lm": str(tiny_arpa)}), vocab, lms)
+    # Weights (and a value given again unchanged) keep the built alphabet and hotword table.
+    cheap = first.reconfigure(alpha=0.9, beam_width=20, lm=str(tiny_arpa))
+    assert cheap._alphabet is first._alphabet and cheap._hotword_table is first._hotword_table
+    assert cheap._search is not first._search and first.config.get("alpha") == 0.5  # the original is unchanged
+    rebuilt = first.reconfigure(hotwords=("cat",))
+    assert rebuilt._alphabet is not first._alphabet and rebuilt.hotwords == ["CAT"]
+    with pytest.raises(DecoderConfigError, match="beam_width"):
+        first.reconfigure(beam_width=0)  # checked on the cheap path too
+
+
 def test_parameter_errors(vocab, tiny_arpa):
     with pytest.raises(DecoderConfigError, match="beam_width"):
         FastBeamDecoder(DecoderConfig("fastbeam", {"beam_width": 0}), vocab)

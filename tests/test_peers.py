@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from decoders.beam import BEAM_DEFAULTS, PyctcdecodeBeamDecoder
+from decoders.beam import PyctcdecodeBeamDecoder
+from decoders.constants import BEAM_DEFAULTS
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY
@@ -138,3 +139,20 @@ def test_lm_comes_from_the_shared_cache(vocab, arpa):
     for cls in (CtcBeamDecoder, FlashlightDecoder, CtcBeamDecoder):
         cls(DecoderConfig(cls.name, {"lm": str(arpa)}), vocab, lms)
     assert len(lms) == 1
+
+
+@pytest.mark.parametrize("cls", [CtcBeamDecoder, FlashlightDecoder])
+def test_reconfigured_peers_decode_as_if_built_with_the_new_weights(cls, vocab, arpa):
+    lms = LanguageModelCache()
+    first = cls(DecoderConfig(cls.name, {"lm": str(arpa), "alpha": 0.1}), vocab, lms)
+    second = first.reconfigure(alpha=2.0, beta=0.0)
+    fresh = cls(second.config, vocab, lms)
+    arrays = [x for _, x in synthesize_all(SYNTH_SENTENCES, vocab, seed=5, settings=SynthSettings(difficulty=3.0))]
+    assert [second.decode(x) for x in arrays] == [fresh.decode(x) for x in arrays]
+    assert [first.decode(x) for x in arrays] != [second.decode(x) for x in arrays]
+
+
+def test_flashlight_reweighting_keeps_its_lexicon_trie(vocab, arpa):
+    first = build(FlashlightDecoder, vocab, lm=str(arpa))
+    assert first.reconfigure(alpha=1.5)._trie is first._trie
+    assert build(CtcBeamDecoder, vocab, lm=str(arpa)).reconfigure(beam_width=8).config.get("beam_width") == 8

@@ -8,18 +8,17 @@ import sqlite3
 import pytest
 
 from decoders.config import DecoderConfig
-from experiments.results import (
-    PlannedPoint, PointResult, ResultsDB, ResultsError, keyed_config, result_key,
-)
+from experiments.results import PointResult, ResultsDB, ResultsError, keyed_config, result_key
 from sweep_helpers import make_store
 
 
 def point(key: str, alpha: float = 0.5, beta: float = 1.0, wer: float = 0.1, store_fp: str = "s" * 64,
           hypotheses: tuple[str, ...] = ("THE CAT",)) -> PointResult:
     return PointResult(
-        key=key, store_fingerprint=store_fp, config_digest=key, store_path="store", decoder="beam", config="{}",
-        lm_path="lm.arpa", lm_fingerprint="f" * 64, alpha=alpha, beta=beta, wer=wer, cer=wer / 2, utterances=1,
-        seconds=0.1, created="2026-01-01T00:00:00+00:00", versions="{}", hypotheses=hypotheses,
+        key=key, store_fingerprint=store_fp, config_digest=key, store_path="store",
+        config=DecoderConfig("beam", {"lm": "lm.arpa", "alpha": alpha, "beta": beta}), lm_fingerprint="f" * 64,
+        wer=wer, cer=wer / 2, utterances=1, seconds=0.1, created="2026-01-01T00:00:00+00:00", versions="{}",
+        hypotheses=hypotheses,
     )
 
 
@@ -79,13 +78,13 @@ def test_runs_hypotheses_dataframe_and_csv(tmp_path):
     hyps = tuple(f"HYP {i}" for i in range(len(store)))
     db.insert(point("a", alpha=0.5, wer=0.2, store_fp=store.fingerprint, hypotheses=hyps))
     db.insert(point("b", alpha=1.0, wer=0.1, store_fp=store.fingerprint, hypotheses=hyps))
-    run_id = db.start_run(["decode", "sweep"], store.fingerprint, [0.5, 1.0], [1.0],
-                          [PlannedPoint(0.5, 1.0, "a"), PlannedPoint(1.0, 1.0, "b"), PlannedPoint(1.5, 1.0, "c")],
+    run_id = db.start_run(["decode", "sweep"], store.fingerprint, [0.5, 1.0, 1.5], [1.0], ["a", "b", "c"],
                           greedy_key=None)
     results = db.run_results(run_id)
     assert results.run.status == "running" and results.run.finished is None
     assert [p.key for p in results.points] == ["a", "b"] and results.missing == 1
-    assert results.best.key == "b"
+    assert results.best.key == "b" and (results.best.alpha, results.best.beta, results.best.decoder) == (1.0, 1.0, "beam")
+    assert db.get("b") == point("b", alpha=1.0, wer=0.1, store_fp=store.fingerprint)  # the config survives the trip
     db.finish_run(run_id, "done", reused=0, computed=2)
     assert db.run().status == "done" and db.run().finished is not None
     exported = db.hypotheses("b")
@@ -120,3 +119,13 @@ def test_a_newer_schema_is_refused(tmp_path):
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(ResultsError, match="schema version 99"):
         ResultsDB(tmp_path / "run")
+
+
+def test_a_run_recorded_before_keys_had_their_own_list_still_reads(tmp_path):
+    db = ResultsDB(tmp_path / "run")
+    db.conn.execute(
+        "INSERT INTO runs (command, plan, store_fingerprint, started, status) VALUES (?, ?, ?, ?, ?)",
+        ('["decode"]', '{"alphas": [0.5], "betas": [1.0, 2.0], "greedy": "g", "points": [[0.5, 1.0, "a"], '
+         '[0.5, 2.0, "b"]]}', "s" * 64, "2026-01-01T00:00:00+00:00", "done"),
+    )
+    assert db.run().keys == ("a", "b") and db.run().greedy_key == "g"

@@ -92,7 +92,7 @@ def test_sweep_stores_every_point_greedy_and_artifacts(store, lm, tmp_path):
     assert (result.computed, result.reused, result.greedy_reused) == (6, 0, False)
     stored = rows(tmp_path / "run")
     assert len(stored) == 7 and len({r["key"] for r in stored}) == 7
-    assert sorted((r["alpha"], r["beta"]) for r in stored if r["decoder"] == "beam") == [
+    assert sorted((r["alpha"], r["beta"]) for r in stored if r["decoder"] == "fastbeam") == [
         (0.0, 0.0), (0.0, 2.0), (0.5, 0.0), (0.5, 2.0), (1.0, 0.0), (1.0, 2.0)]
     best = result.best
     assert best.wer == min(p.wer for p in result.results.points)
@@ -113,6 +113,16 @@ def test_in_process_and_pool_give_the_same_results(store, lm, tmp_path):
     two = sweep(store.path, lm, "0.5,1", "0,1", workers=2, run_dir=tmp_path / "b", show_progress=False)
     assert [(p.key, p.wer, p.cer, p.hypotheses) for p in one.results.points] == [
         (p.key, p.wer, p.cer, p.hypotheses) for p in two.results.points]
+
+
+def test_pyctcdecode_sweep_matches_the_default_fastbeam_sweep(store, lm, tmp_path):
+    fast = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "a", show_progress=False)
+    reference = sweep(store.path, lm, "0.5,1", "0,2", decoder="beam", workers=1, run_dir=tmp_path / "b",
+                      show_progress=False)
+    assert [p.decoder for p in fast.results.points] == ["fastbeam"] * 4
+    assert [p.decoder for p in reference.results.points] == ["beam"] * 4
+    assert [(p.alpha, p.beta, p.wer, p.hypotheses) for p in fast.results.points] == [
+        (p.alpha, p.beta, p.wer, p.hypotheses) for p in reference.results.points]
 
 
 def test_resume_computes_only_missing_points(store, lm, tmp_path):
@@ -262,7 +272,7 @@ def test_a_worker_killed_mid_sweep_fails_the_sweep_instead_of_hanging(store, lm,
     parent = os.getpid()
 
     def run_or_die(self, task):  # the forked workers inherit this patch; the parent never runs a point here
-        if task.alpha == 1.0 and os.getpid() != parent:
+        if task.config.get("alpha") == 1.0 and os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
         return real_run(self, task)
 
