@@ -33,13 +33,12 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from logits.errors import LabError
+from logits.transcripts import transcript_lines
 
 AUDIO_EXTENSIONS = (".flac", ".wav", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 TRANSCRIPT_NAMES = ("transcripts.txt", "transcripts.tsv", "transcript.txt", "transcript.tsv", "text")
 TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text")
 ID_COLUMNS = ("id", "utt_id", "utterance_id", "key", "segment_id")
-_HEADER_WORDS = {"id", "utt_id", "key", "path", "file", "filename", "audio", "text", "sentence", "transcript",
-                 "transcription"}
 _HUB_NAME = re.compile(r"^[\w.-]+(/[\w.-]+)?(:[\w.-]+)?$")
 
 
@@ -237,7 +236,7 @@ class FolderSource(AudioSource):
         problems: list[Skipped] = []
         claimed: set[Path] = set()
         for trans in transcripts:
-            for lineno, ident, text in _transcript_lines(trans):
+            for lineno, ident, text in transcript_lines(trans):
                 where = f"{trans}:{lineno} ({ident})"
                 found = [trans.parent / (ident + ext) for ext in AUDIO_EXTENSIONS]
                 found = [p for p in found if p.is_file()]
@@ -267,7 +266,7 @@ class FolderSource(AudioSource):
         entries: dict[str, AudioEntry] = {}
         problems: list[Skipped] = []
         claimed: set[Path] = set()
-        for lineno, token, text in _transcript_lines(transcript, allow_header=True):
+        for lineno, token, text in transcript_lines(transcript, allow_header=True):
             where = f"{transcript}:{lineno} ({token})"
             direct = root / token
             if direct.suffix.lower() in AUDIO_EXTENSIONS and direct.is_file():
@@ -312,22 +311,6 @@ def _index_by_id(root: Path, audio: list[Path]) -> dict[str, list[Path]]:
         else:
             index[stem] = paths
     return index
-
-
-def _transcript_lines(path: Path, allow_header: bool = False) -> Iterator[tuple[int, str, str]]:
-    """(line number, id, text) for each "ID<TAB>TEXT" or "ID TEXT" line; blank lines and # comments are skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AudioError(f"cannot read transcript file {path}: {exc}") from exc
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        ident, _, text = line.partition("\t") if "\t" in line else line.strip().partition(" ")
-        ident, text = ident.strip(), " ".join(text.split())
-        if allow_header and lineno == 1 and ident.lower() in _HEADER_WORDS and text.lower() in _HEADER_WORDS:
-            continue
-        yield lineno, ident, text
 
 
 # ------------------------------------------------------------------------------------------------------- data sets

@@ -337,7 +337,7 @@ def cache_logits(
                     for (item, waveform), array in zip(ready, log_probs):
                         if item.entry.id in done:
                             continue  # committed by the interrupted run this one resumes
-                        writer.add(item.entry.id, array, item.entry.reference)
+                        writer.add(item.entry.id, array, item.entry.reference, normalised=True)
                         written += 1
                         audio_seconds += waveform.shape[0] / acoustic.sampling_rate
                 since_flush += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -33,59 +34,57 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def _millions(value: float | None) -> float | None:
+    return None if value is None else value / 1e6
+
+
 def _load(values) -> str:
     return "-" if not values else "/".join(f"{v:.1f}" for v in values)
 
 
-def format_table(result: dict) -> str:
+def format_table(result: B.BenchResult) -> str:
     """The result as a fixed-width table with the parallel and greedy figures below it."""
-    store, lm = result["store"], result["lm"]
-    synth = store.get("synth") or {}
+    store, lm, params, machine = result.store, result.lm, result.params, result.machine
+    synth = store.synth or {}
     difficulty = f", synthetic difficulty {synth['difficulty']}" if "difficulty" in synth else ""
-    params = result["params"]
     lines = [
-        f"store   {store['path']}: {store['benched_utterances']} of {store['utterances']} utterances, "
-        f"{store['audio_seconds'] / 60:.1f} min{difficulty}",
-        f"lm      {lm['path']} ({lm['order']}-gram, {lm['words']:,} words, sha256 {lm['fingerprint'][:12]})",
+        f"store   {store.path}: {store.benched_utterances} of {store.utterances} utterances, "
+        f"{store.audio_seconds / 60:.1f} min{difficulty}",
+        f"lm      {lm.path} ({lm.order}-gram, {lm.words:,} words, sha256 {lm.fingerprint[:12]})",
         f"params  alpha={params['alpha']} beta={params['beta']} beam_width={params['beam_width']} "
         f"beam_prune_logp={params['beam_prune_logp']} token_min_logp={params['token_min_logp']}",
-        f"machine {result['machine']['cpu']}, {result['machine']['cores_usable']} usable core(s), "
-        f"Python {result['machine']['python']}, load average {_load(result['machine'].get('load_average'))} at "
-        f"start, {_load(result['machine'].get('load_average_end'))} at end",
+        f"machine {machine['cpu']}, {machine['cores_usable']} usable core(s), "
+        f"Python {machine['python']}, load average {_load(machine.get('load_average'))} at "
+        f"start, {_load(machine.get('load_average_end'))} at end",
         "",
         f"{'decoder':<11} {'kind':<9} {'utts':>5} {'audio_s':>8} {'load_s':>7} {'cpu_s':>8} {'rtfx':>8} "
         f"{'ms/utt':>8} {'WER':>7} {'CER':>7} {'parity':>7} {'runs':>4}",
     ]
-    for row in result["decoders"]:
+    for row in result.decoders:
         lines.append(
-            f"{row['name']:<11} {row['kind']:<9} {row['utterances']:>5} {row['audio_seconds']:>8.1f} "
-            f"{row['load_seconds']:>7.2f} {row['cpu_seconds']:>8.3f} {_num(row['rtfx'], '.1f'):>8} "
-            f"{row['ms_per_utterance']:>8.2f} {_pct(row['wer']):>7} {_pct(row['cer']):>7} "
-            f"{_pct(row['parity']):>7} {row['repeats']:>4}"
-            + ("" if row["deterministic"] else "  (output changed between repeats)")
+            f"{row.name:<11} {row.kind:<9} {row.utterances:>5} {row.audio_seconds:>8.1f} "
+            f"{row.load_seconds:>7.2f} {row.cpu_seconds:>8.3f} {_num(row.rtfx, '.1f'):>8} "
+            f"{row.ms_per_utterance:>8.2f} {_pct(row.wer):>7} {_pct(row.cer):>7} "
+            f"{_pct(row.parity):>7} {row.repeats:>4}"
+            + ("" if row.deterministic else "  (output changed between repeats)")
         )
-    for skipped in result["skipped"]:
-        lines.append(f"{skipped['name']:<11} {skipped['kind']:<9} skipped: {skipped['reason']}")
+    for skipped in result.skipped:
+        lines.append(f"{skipped.name:<11} {skipped.kind:<9} skipped: {skipped.reason}")
     lines.append("cpu_s: median process CPU seconds of one-at-a-time decoding; rtfx = audio s / CPU s (one core); "
                  "parity: share of utterances with pyctcdecode's text")
-    for par in result["parallel"]:
-        walls = par["wall_seconds"]
-        verdict = {True: "meets", False: "misses", None: "not measurable on this machine, vs"}[par["meets_target"]]
+    for par in result.parallel:
         lines.append(
-            f"parallel {par['name']} ({par['utterances']} utterances): decode_batch threads=" + " / ".join(
-                f"{n}: {walls[str(n)]:.3f} s" for n in par["threads"]) +
-            " wall (CPU " + " / ".join(f"{par['cpu_seconds'][str(n)]:.3f}" for n in par["threads"]) + " s)"
-            f" -> speed-up {_num(par['speedup'], '.2f')}x ({verdict} the {par['target']}x target; "
-            f"{par['cores_usable']} usable cores; same text: {par['same_text']})"
+            f"parallel {par.name} ({par.utterances} utterances): decode_batch threads=" + " / ".join(
+                f"{n}: {par.wall_seconds[n]:.3f} s" for n in par.threads) +
+            " wall (CPU " + " / ".join(f"{par.cpu_seconds[n]:.3f}" for n in par.threads) + " s)"
+            f" -> speed-up {_num(par.speedup, '.2f')}x ({par.cores_usable} usable cores; same text: {par.same_text})"
         )
-    greedy = result.get("greedy_throughput")
+    greedy = result.greedy_throughput
     if greedy:
-        verdict = "meets" if greedy["meets_target"] else "misses"
         lines.append(
-            f"greedy throughput ({greedy['kernel']} kernel): {greedy['frames']:,} frames (whole store) in "
-            f"{greedy['cpu_seconds']:.3f} CPU s = {greedy['frames_per_second'] / 1e6:.2f}M frames/s per core "
-            f"({verdict} the {greedy['target'] / 1e6:.0f}M target); numpy's argmax alone runs at "
-            f"{greedy['argmax_only_frames_per_second'] / 1e6:.1f}M frames/s"
+            f"greedy throughput ({greedy.kernel} kernel): {greedy.frames:,} frames (whole store) in "
+            f"{greedy.cpu_seconds:.3f} CPU s = {_num(_millions(greedy.frames_per_second), '.2f')}M frames/s per core; "
+            f"numpy's argmax alone runs at {_num(_millions(greedy.argmax_only_frames_per_second), '.1f')}M frames/s"
         )
     return "\n".join(lines)
 
@@ -136,14 +135,14 @@ def bench(
         result = B.run_bench(path, lm, unigrams, params, limit=limit or None, repeats=repeats,
                              reference_repeats=reference_repeats, decoders=names, progress=_progress, say=_say)
         if regime:
-            result["regime"] = regime
+            result = dataclasses.replace(result, regime=regime)
         target = out if (out and not default) else B.default_bench_path(path)
-        B.write_json(result, target)
+        B.write_json(result.to_dict(), target)
         typer.echo(format_table(result))
         typer.echo(f"wrote   {target}\n")
         results.append(result)
 
-    final = results[0] if not default else {"regimes": results}
+    final = results[0].to_dict() if not default else {"regimes": [r.to_dict() for r in results]}
     if default and out:
         B.write_json(final, out)
         typer.echo(f"wrote   {out}")

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from logits.errors import LabError
-from logits.npz import import_npz, read_transcripts
+from logits.npz import import_npz
+from logits.transcripts import read_transcripts
 from logits.store import LogitsStore
 from acoustic.synth import SynthSettings, synthesize_store
 from logits.vocabulary import Vocabulary

@@ -18,38 +18,42 @@ decoders.peers) and `greedy`. For each:
 
 The utterances are copied into memory before timing, so page faults of the memory-mapped store are not timed.
 
-Also measured: for each decoder whose `decode_batch` takes `threads` (fastbeam), the wall-clock speed-up of
-threads=2 over threads=1 on the bench's utterances topped up to PARALLEL_UTTERANCES from the store; and greedy's
-frames per CPU second over the whole store.
+Also measured: for each `threaded` decoder (fastbeam), the wall-clock speed-up of `decode_batch` with threads=2
+over threads=1 on the bench's utterances topped up to PARALLEL_UTTERANCES from the store; and greedy's frames per
+CPU second over the whole store.
+
+The result is a frozen `BenchResult` (rows of `DecoderRow`, `Skipped`, `ParallelSpeedup`, `GreedyThroughput`);
+`BenchResult.to_dict()` is the JSON written to runs/bench/*.json. The figures only: what counts as fast enough is
+the README's business, not this module's.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 import os
 import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.beam import BEAM_DEFAULTS, check_beam_params
+from decoders.beam_base import check_beam_params
+from decoders.constants import BEAM_DEFAULTS
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from logits.errors import LabError
+from logits.files import write_json_atomic
 from decoders.factory import decoder_classes
 from decoders.hypothesis import Hypothesis
 from decoders.peers import peer_classes
 from logits.store import LogitsStore
 from experiments.scoring import score
+from experiments.versions import versions
 from lm.model import LanguageModelCache, check_alphabet
 
 REFERENCE = "beam"
@@ -67,8 +71,6 @@ PARALLEL_REPEATS = 7
 # Utterances the parallel speed-up is measured on, at least (or the whole store if smaller): a batch of a few
 # tenths of a second measures the machine's noise and the batch's last utterance as much as the threads.
 PARALLEL_UTTERANCES = 400
-PARALLEL_TARGET = 1.7
-GREEDY_TARGET_FRAMES_PER_SECOND = 20e6
 BENCH_DIR = Path("runs/bench")
 
 Say = Callable[[str], None]
@@ -82,6 +84,119 @@ class Contender:
     name: str
     kind: str
     cls: type[Decoder]
+
+
+@dataclass(frozen=True)
+class DecoderRow:
+    """One decoder's figures on the bench's utterances (see the module docstring for how each is measured)."""
+
+    name: str
+    kind: str
+    config: dict[str, Any]
+    utterances: int
+    frames: int
+    audio_seconds: float
+    load_seconds: float
+    cpu_seconds: float
+    cpu_seconds_runs: tuple[float, ...]
+    wall_seconds: float
+    repeats: int
+    rtfx: float | None
+    ms_per_utterance: float
+    wer: float | None  # None: the store has no references
+    cer: float | None
+    parity: float | None  # None: pyctcdecode was not benched
+    deterministic: bool  # the same texts on every repeat
+    parameter_mapping: dict[str, str] | None = None  # a peer's: how each parameter reaches it
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A decoder that could not be built here (a peer whose package is missing), and why."""
+
+    name: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParallelSpeedup:
+    """Wall-clock time of one threaded decoder's `decode_batch` for each thread count (the keys of `wall_seconds`
+    and `cpu_seconds`), and the speed-up of the last count over the first."""
+
+    name: str
+    utterances: int
+    threads: tuple[int, ...]
+    wall_seconds: dict[int, float]
+    # CPU seconds of all threads: about equal across thread counts when threading adds no work; a low speed-up with
+    # equal CPU means the cores were not free (see BenchResult.machine's load_average).
+    cpu_seconds: dict[int, float]
+    speedup: float | None
+    cores_usable: int
+    same_text: bool  # every thread count gave the same texts
+    repeats: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON keys are strings: the thread counts become "1", "2"."""
+        return asdict(self) | {
+            "wall_seconds": {str(n): s for n, s in self.wall_seconds.items()},
+            "cpu_seconds": {str(n): s for n, s in self.cpu_seconds.items()},
+        }
+
+
+@dataclass(frozen=True)
+class GreedyThroughput:
+    """Greedy's frames per CPU second over a whole store, the kernel that did it, and numpy's argmax for scale."""
+
+    utterances: int
+    frames: int
+    kernel: str
+    cpu_seconds: float
+    frames_per_second: int | None
+    argmax_only_frames_per_second: int | None
+    repeats: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: str
+    name: str
+    fingerprint: str
+    utterances: int
+    benched_utterances: int
+    audio_seconds: float  # of the benched utterances
+    synth: dict[str, Any] | None  # how a synthetic store was made (its difficulty, ...); None for a real one
+
+
+@dataclass(frozen=True)
+class LMInfo:
+    path: str
+    unigrams: str | None
+    fingerprint: str
+    order: int
+    words: int
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Everything one bench measured, with what it ran on; `to_dict()` is its JSON."""
+
+    decoders: tuple[DecoderRow, ...]
+    skipped: tuple[Skipped, ...]
+    parallel: tuple[ParallelSpeedup, ...]
+    greedy_throughput: GreedyThroughput | None
+    store: StoreInfo
+    lm: LMInfo
+    params: dict[str, Any]
+    repeats: dict[str, int]  # {"decoders": n, "reference": n}
+    timing: str  # how the figures were taken, for whoever reads the JSON alone
+    machine: dict[str, Any]  # machine_info() at the start, plus the load average at the end
+    created: str
+    command: list[str] = field(default_factory=list)
+    regime: str | None = None  # `decode bench --default`: "default" or "hard"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"parallel": [p.to_dict() for p in self.parallel]}
 
 
 def contenders(names: Sequence[str] | None = None) -> list[Contender]:
@@ -130,12 +245,6 @@ def machine_info() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         usable = os.cpu_count()
-    packages = {}
-    for name in ("pyctcdecode", "kenlm", "ctc-beam-decoder", "flashlight-text", "numpy"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
     try:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -147,7 +256,7 @@ def machine_info() -> dict:
         "cores_usable": usable,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": packages,
+        "packages": versions(),
     }
 
 
@@ -178,13 +287,6 @@ def _decode_all(decoder: Decoder, arrays: Sequence[np.ndarray], bar) -> tuple[li
     return hypotheses, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def _accepts_threads(decoder: Decoder) -> bool:
-    try:
-        return "threads" in inspect.signature(decoder.decode_batch).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
@@ -198,8 +300,9 @@ def bench_decoder(
     audio_seconds: float,
     repeats: int,
     progress: Progress,
-) -> tuple[dict, Decoder, list[str]]:
-    """Build one decoder, time `repeats` passes over `arrays`; returns its row, the decoder and its texts."""
+) -> tuple[DecoderRow, Decoder, list[str]]:
+    """Build one decoder, time `repeats` passes over `arrays`; returns its row (parity None: that needs the
+    reference's texts, see run_bench), the decoder and its texts."""
     given = {k: v for k, v in params.items() if k in contender.cls.defaults}  # greedy takes none
     wall = time.perf_counter()
     decoder = contender.cls(DecoderConfig(contender.name, given), vocabulary, LanguageModelCache())
@@ -219,32 +322,32 @@ def bench_decoder(
     cpu_seconds = _median(runs_cpu)
     has_refs = any(r is not None and r.strip() for r in references)
     scores = score(references, texts) if has_refs else None
-    row = {
-        "name": contender.name,
-        "kind": contender.kind,
-        "config": decoder.config.to_dict(),
-        "utterances": len(arrays),
-        "frames": int(sum(a.shape[0] for a in arrays)),
-        "audio_seconds": _round(audio_seconds, 2),
-        "load_seconds": _round(load_seconds),
-        "cpu_seconds": _round(cpu_seconds),
-        "cpu_seconds_runs": [_round(c) for c in runs_cpu],
-        "wall_seconds": _round(_median(runs_wall)),
-        "repeats": repeats,
-        "rtfx": _round(audio_seconds / cpu_seconds, 2) if cpu_seconds > 0 else None,
-        "ms_per_utterance": _round(1000 * cpu_seconds / len(arrays), 3),
-        "wer": None if scores is None else _round(scores.wer, 5),
-        "cer": None if scores is None else _round(scores.cer, 5),
-        "parity": None,
-        "deterministic": deterministic,
-    }
-    if getattr(decoder, "parameter_mapping", None):
-        row["parameter_mapping"] = dict(decoder.parameter_mapping)
+    mapping = getattr(decoder, "parameter_mapping", None)  # only peers have one
+    row = DecoderRow(
+        name=contender.name,
+        kind=contender.kind,
+        config=decoder.config.to_dict(),
+        utterances=len(arrays),
+        frames=int(sum(a.shape[0] for a in arrays)),
+        audio_seconds=_round(audio_seconds, 2),
+        load_seconds=_round(load_seconds),
+        cpu_seconds=_round(cpu_seconds),
+        cpu_seconds_runs=tuple(_round(c) for c in runs_cpu),
+        wall_seconds=_round(_median(runs_wall)),
+        repeats=repeats,
+        rtfx=_round(audio_seconds / cpu_seconds, 2) if cpu_seconds > 0 else None,
+        ms_per_utterance=_round(1000 * cpu_seconds / len(arrays), 3),
+        wer=None if scores is None else _round(scores.wer, 5),
+        cer=None if scores is None else _round(scores.cer, 5),
+        parity=None,
+        deterministic=deterministic,
+        parameter_mapping=dict(mapping) if mapping else None,
+    )
     return row, decoder, texts
 
 
 def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int, progress: Progress,
-                   threads: Sequence[int] = PARALLEL_THREADS) -> dict:
+                   threads: Sequence[int] = PARALLEL_THREADS) -> ParallelSpeedup:
     """Wall-clock time of `decode_batch(arrays, threads=n)` for each n, median of at least PARALLEL_REPEATS runs,
     after one untimed run at the most threads so that every thread's workspace is already made. Thread counts take
     turns, in reverse order every other round (1 2, 2 1, 1 2, ...) so that drift favours neither; the speed-up is
@@ -268,25 +371,21 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
     base, top = threads[0], threads[-1]
     ratios = [a / b for a, b in zip(walls[base], walls[top]) if b > 0]
     speedup = _median(ratios) if ratios else None
-    usable = machine_info()["cores_usable"] or 1
-    return {
-        "name": decoder.name,
-        "utterances": len(batch),
-        "threads": list(threads),
-        "wall_seconds": {str(n): _round(medians[n]) for n in threads},
-        # CPU seconds of all threads: about equal across thread counts when threading adds no work; a speed-up
-        # below the target with equal CPU means the cores were not free (see machine.load_average).
-        "cpu_seconds": {str(n): _round(_median(cpus[n])) for n in threads},
-        "speedup": _round(speedup, 3),
-        "target": PARALLEL_TARGET,
-        "meets_target": None if speedup is None or usable < top else bool(speedup >= PARALLEL_TARGET),
-        "cores_usable": usable,
-        "same_text": all(outputs[n] == outputs[base] for n in threads),
-        "repeats": repeats,
-    }
+    return ParallelSpeedup(
+        name=decoder.name,
+        utterances=len(batch),
+        threads=tuple(threads),
+        wall_seconds={n: _round(medians[n]) for n in threads},
+        cpu_seconds={n: _round(_median(cpus[n])) for n in threads},
+        speedup=_round(speedup, 3),
+        # With fewer usable cores than threads the speed-up says nothing about the decoder; the reader needs both.
+        cores_usable=machine_info()["cores_usable"] or 1,
+        same_text=all(outputs[n] == outputs[base] for n in threads),
+        repeats=repeats,
+    )
 
 
-def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress) -> dict:
+def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress) -> GreedyThroughput:
     """GreedyDecoder's frames per CPU second over the whole memory-mapped store (`decode_store`, a shard at a
     time), which kernel did it (compiled or numpy), and for scale the frames per CPU second of numpy's argmax alone
     over the same frames in one in-memory array."""
@@ -308,18 +407,15 @@ def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress
         argmax_runs.append(time.process_time() - start)
     cpu_seconds = _median(runs)
     argmax_seconds = _median(argmax_runs)
-    fps = frames / cpu_seconds if cpu_seconds > 0 else None
-    return {
-        "utterances": len(arrays),
-        "frames": frames,
-        "kernel": decoder.kernel,
-        "cpu_seconds": _round(cpu_seconds),
-        "frames_per_second": None if fps is None else round(fps),
-        "target": GREEDY_TARGET_FRAMES_PER_SECOND,
-        "meets_target": None if fps is None else bool(fps >= GREEDY_TARGET_FRAMES_PER_SECOND),
-        "argmax_only_frames_per_second": round(frames / argmax_seconds) if argmax_seconds > 0 else None,
-        "repeats": repeats,
-    }
+    return GreedyThroughput(
+        utterances=len(arrays),
+        frames=frames,
+        kernel=decoder.kernel,
+        cpu_seconds=_round(cpu_seconds),
+        frames_per_second=round(frames / cpu_seconds) if cpu_seconds > 0 else None,
+        argmax_only_frames_per_second=round(frames / argmax_seconds) if argmax_seconds > 0 else None,
+        repeats=repeats,
+    )
 
 
 def run_bench(
@@ -333,11 +429,11 @@ def run_bench(
     decoders: Sequence[str] | None = None,
     progress: Progress | None = None,
     say: Say | None = None,
-) -> dict:
+) -> BenchResult:
     """Bench every decoder (or those named in `decoders`) on the first `limit` utterances of `store` (None: all).
 
     `params` are beam search parameters (alpha, beta, beam_width, ...) on top of BEAM_DEFAULTS; `lm` and `unigrams`
-    name the LM. Returns the JSON-able result (see the module docstring); raises LabError for a bad store, LM,
+    name the LM. Returns the BenchResult (`to_dict()` for its JSON); raises LabError for a bad store, LM,
     parameter or decoder name before anything is decoded.
     """
     progress = progress or _nullcontext_progress
@@ -377,14 +473,14 @@ def run_bench(
             if decoders and contender.name in decoders:
                 raise
             say(f"skipping {contender.name}: {exc}")
-            skipped.append({"name": contender.name, "kind": contender.kind, "reason": str(exc)})
+            skipped.append(Skipped(contender.name, contender.kind, str(exc)))
             continue
         if contender.name == REFERENCE:
             reference_texts = texts
         if reference_texts is not None:
-            row["parity"] = _round(np.mean([a == b for a, b in zip(texts, reference_texts)]), 5)
+            row = replace(row, parity=_round(np.mean([a == b for a, b in zip(texts, reference_texts)]), 5))
         rows.append(row)
-        if contender.kind != "baseline" and _accepts_threads(decoder):
+        if contender.kind != "baseline" and decoder.threaded:
             parallel_arrays = arrays + [np.array(opened[i], dtype=np.float32)
                                         for i in range(count, min(len(opened), max(count, PARALLEL_UTTERANCES)))]
             parallel.append(bench_parallel(decoder, parallel_arrays, repeats, progress))
@@ -394,47 +490,45 @@ def run_bench(
     if any(c.name == GREEDY for c in chosen):
         greedy = bench_greedy_throughput(opened, repeats, progress)
 
-    return {
-        "decoders": rows,
-        "skipped": skipped,
-        "parallel": parallel,
-        "greedy_throughput": greedy,
-        "store": {
-            "path": str(opened.path),
-            "name": opened.path.name,
-            "fingerprint": opened.fingerprint,
-            "utterances": len(opened),
-            "benched_utterances": count,
-            "audio_seconds": _round(audio_seconds, 2),
-            "synth": dict(opened.provenance.get("synth", {})) or None,
-        },
-        "lm": {
-            "path": str(loaded.path),
-            "unigrams": None if unigrams is None else str(unigrams),
-            "fingerprint": loaded.fingerprint,
-            "order": loaded.order,
-            "words": len(loaded.unigrams),
-        },
-        "params": effective.to_dict()["params"],
-        "repeats": {"decoders": repeats, "reference": reference_repeats},
-        "timing": "cpu_seconds = median over repeats of time.process_time() around one-at-a-time decoding "
-                  "(single core), after one untimed warm-up utterance; load_seconds = wall time to build the "
-                  "decoder with a fresh LM cache; rtfx = audio_seconds / cpu_seconds",
-        "machine": machine_at_start | {"load_average_end": machine_info()["load_average"]},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": sys.argv,
-    }
+    return BenchResult(
+        decoders=tuple(rows),
+        skipped=tuple(skipped),
+        parallel=tuple(parallel),
+        greedy_throughput=greedy,
+        store=StoreInfo(
+            path=str(opened.path),
+            name=opened.path.name,
+            fingerprint=opened.fingerprint,
+            utterances=len(opened),
+            benched_utterances=count,
+            audio_seconds=_round(audio_seconds, 2),
+            synth=dict(opened.provenance.get("synth", {})) or None,
+        ),
+        lm=LMInfo(
+            path=str(loaded.path),
+            unigrams=None if unigrams is None else str(unigrams),
+            fingerprint=loaded.fingerprint,
+            order=loaded.order,
+            words=len(loaded.unigrams),
+        ),
+        params=effective.to_dict()["params"],
+        repeats={"decoders": repeats, "reference": reference_repeats},
+        timing="cpu_seconds = median over repeats of time.process_time() around one-at-a-time decoding "
+               "(single core), after one untimed warm-up utterance; load_seconds = wall time to build the "
+               "decoder with a fresh LM cache; rtfx = audio_seconds / cpu_seconds",
+        machine=machine_at_start | {"load_average_end": machine_info()["load_average"]},
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        command=list(sys.argv),
+    )
 
 
 def default_bench_path(store: str | Path) -> Path:
     return BENCH_DIR / f"{Path(store).name}.json"
 
 
-def write_json(result: dict, path: str | Path) -> Path:
-    """Write atomically (a reader never sees half a file)."""
+def write_json(data: Mapping[str, Any], path: str | Path) -> Path:
+    """Write `data` (a `BenchResult.to_dict()`, or several under "regimes") atomically: a reader never sees half
+    a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json_atomic(path, data)

@@ -9,7 +9,7 @@ from typing import Iterator, Sequence
 
 from logits.errors import LabError
 
-# More points than this is almost always a typo in the step (0:2:0.0001); a real sweep can raise it explicitly.
+# More values than this is almost always a typo in the step (0:2:0.0001); a caller that means it passes max_values.
 MAX_VALUES = 1000
 
 
@@ -68,7 +68,7 @@ def parse_values(spec: str, name: str = "value", max_values: int = MAX_VALUES) -
     if not text:
         raise GridError(f"--{name} is empty; give START:STOP:STEP (e.g. 0.2:1.0:0.2) or a list (e.g. 0.3,0.5,0.8)")
     if ":" in text:
-        values = _parse_range(text, name)
+        values = _parse_range(text, name, max_values)
     else:
         values = tuple(_number(part, name, text) for part in text.split(","))
     if len(values) > max_values:
@@ -78,7 +78,7 @@ def parse_values(spec: str, name: str = "value", max_values: int = MAX_VALUES) -
     return _checked([float(v) for v in values], name)
 
 
-def _parse_range(text: str, name: str) -> tuple[Decimal, ...]:
+def _parse_range(text: str, name: str, max_values: int = MAX_VALUES) -> tuple[Decimal, ...]:
     parts = text.split(":")
     if len(parts) != 3:
         raise GridError(
@@ -94,8 +94,8 @@ def _parse_range(text: str, name: str) -> tuple[Decimal, ...]:
     # count 0.3 as the last point rather than dropping it or adding a near-duplicate.
     if start + (count + 1) * step - stop <= step * Decimal("1e-9"):
         count += 1
-    if count + 1 > MAX_VALUES:  # decided before the tuple is built, so 0:1e9:1 does not allocate a billion floats
-        raise GridError(f"--{name} {text!r} gives {count + 1} values, more than {MAX_VALUES}; is the step too small?")
+    if count + 1 > max_values:  # decided before the tuple is built, so 0:1e9:1 does not allocate a billion floats
+        raise GridError(f"--{name} {text!r} gives {count + 1} values, more than {max_values}; is the step too small?")
     return tuple(start + i * step for i in range(count + 1))
 
 

@@ -16,7 +16,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import platform
 import signal
 import sys
 import time
@@ -24,7 +23,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -36,6 +34,7 @@ from logits.store import LogitsStore
 from logits.console import progress
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
+from experiments.versions import versions
 from experiments.results import PointResult, ResultsDB, RunResults, keyed_config, now, result_key
 
 RUNS_DIR = Path("runs")
@@ -366,15 +365,3 @@ def _api_command(store, lm, grid: Grid, decoder: str, fixed: Mapping, unigrams, 
     """What a Python caller asked for, recorded like a command line so `runs` reads the same either way."""
     return ["sweep()", f"store={store}", f"lm={lm}", f"unigrams={unigrams}", f"decoder={decoder}",
             f"alphas={list(grid.alphas)}", f"betas={list(grid.betas)}", f"params={dict(fixed)}", f"workers={workers}"]
-
-
-def versions() -> dict[str, str]:
-    """Versions of what decides a result, recorded with every row."""
-    found = {"python": platform.python_version()}
-    for name, dist in (("numpy", "numpy"), ("pyctcdecode", "pyctcdecode"), ("kenlm", "kenlm"),
-                       ("ctc-decoding-lab", "ctc-decoding-lab")):
-        try:
-            found[name] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found

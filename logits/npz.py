@@ -1,4 +1,4 @@
-"""Stores from logits users already have: an .npz of per-utterance arrays, plus an optional transcript file."""
+"""Stores from logits users already have: an .npz of per-utterance arrays (transcripts: logits.transcripts)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,7 @@ import numpy as np
 
 from logits.errors import StoreError
 from logits.store import LogitsStore, write_store
-from logits.vocabulary import Vocabulary, normalize_transcript
-
-
-def read_transcripts(path: str | Path) -> dict[str, str]:
-    """`ID TEXT` per line (LibriSpeech .trans.txt style; a tab works too)."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"transcript file {path} does not exist")
-    transcripts = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        utt_id, _, text = line.strip().partition(" ") if "\t" not in line else line.strip().partition("\t")
-        if utt_id in transcripts:
-            raise StoreError(f"{path}:{number}: utterance {utt_id!r} has a second transcript line")
-        transcripts[utt_id] = normalize_transcript(text)
-    return transcripts
+from logits.vocabulary import Vocabulary
 
 
 def import_npz(

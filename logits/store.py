@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from logits.errors import LogitsError, StoreError
-from logits.checks import to_logprobs
+from logits.checks import check_logprobs, to_logprobs
 from logits.files import atomic_write, write_text_atomic
 from logits.vocabulary import Vocabulary
 
@@ -221,11 +221,16 @@ class StoreWriter:
                 leftover.unlink()
         self._resumed = len(self._rows)
 
-    def add(self, utterance_id: str, logits: np.ndarray, reference: str | None = None) -> None:
-        """Queue one utterance; `logits` are log-softmaxed unless they are log-probabilities already."""
+    def add(self, utterance_id: str, logits: np.ndarray, reference: str | None = None, *,
+            normalised: bool = False) -> None:
+        """Queue one utterance. Its values are checked here, once (decoders trust a store's arrays); `logits` are
+        log-softmaxed unless their rows are log-probabilities already, or the caller says they are (`normalised`:
+        `decode cache` log-softmaxes the model's output itself)."""
         if utterance_id in self._ids:
             raise StoreError(f"utterance id {utterance_id!r} appears twice in {self.path}")
-        array = to_logprobs(logits, self.vocabulary.size, where=f"utterance {utterance_id!r}")
+        where = f"utterance {utterance_id!r}"
+        size = self.vocabulary.size
+        array = check_logprobs(logits, size, where) if normalised else to_logprobs(logits, size, where)
         self._ids.add(utterance_id)
         self._pending.append((utterance_id, reference, array.astype(self.dtype)))
         self._pending_frames += array.shape[0]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from pathlib import Path
-from types import SimpleNamespace
+from typing import Sequence
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from acoustic.synth import SynthSettings, synthesize_store
 from experiments import bench as B
 from experiments.defaults import HARD_DIFFICULTY
 from cli.app import app
+from cli.bench import format_table
 from helpers import LM_SENTENCES, tiny_defaults, write_bigram_arpa
 from lm.errors import LMError
 
@@ -27,7 +29,7 @@ pytest.importorskip("flashlight.lib.text.decoder")
 
 SENTENCES = LM_SENTENCES + ["THE DOG SAW A MAT", "A CAT SAT ON A LOG"]
 ROW_KEYS = {"name", "kind", "utterances", "audio_seconds", "cpu_seconds", "rtfx", "wer", "parity", "load_seconds",
-            "repeats", "deterministic", "config"}
+            "repeats", "deterministic", "config"}  # of each row in the JSON
 runner = CliRunner()
 
 
@@ -50,12 +52,13 @@ class ThreadedBeam(PyctcdecodeBeamDecoder):
     """Stands in for a compiled project decoder whose decode_batch runs on native threads."""
 
     name = "threadbeam"
+    threaded = True
 
     def __init__(self, config, vocabulary, lms=None):
         super().__init__(config, vocabulary, lms)
         self.thread_calls = []
 
-    def decode_batch(self, batch, threads=1):
+    def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None):
         self.thread_calls.append(threads)
         return [self.decode(x) for x in batch]
 
@@ -96,44 +99,72 @@ def test_parse_decoders():
 
 def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded):
     result = B.run_bench(store, arpa, params={"beam_width": 16}, limit=None, repeats=2, reference_repeats=1)
-    rows = {row["name"]: row for row in result["decoders"]}
+    assert isinstance(result, B.BenchResult)
+    rows = {row.name: row for row in result.decoders}
     assert list(rows) == ["beam", "fastbeam", "threadbeam", "ctcbeam", "flashlight", "greedy"]
-    assert result["skipped"] == []
+    assert result.skipped == ()
     opened = LogitsStore.open(store)
     for row in rows.values():
-        assert ROW_KEYS <= set(row)
-        assert row["utterances"] == len(SENTENCES)
-        assert row["audio_seconds"] == pytest.approx(opened.audio_seconds, abs=0.01)
-        assert row["cpu_seconds"] >= 0 and row["load_seconds"] >= 0 and row["deterministic"]
-        assert 0 <= row["wer"] and 0 <= row["parity"] <= 1
-    assert rows["beam"]["parity"] == 1.0 and rows["beam"]["repeats"] == 1
-    assert rows["threadbeam"]["parity"] == 1.0 and rows["threadbeam"]["repeats"] == 2
-    assert rows["fastbeam"]["parity"] == 1.0 and rows["fastbeam"]["wer"] == rows["beam"]["wer"]
-    assert rows["ctcbeam"]["parity"] == 1.0 and rows["ctcbeam"]["wer"] == rows["beam"]["wer"]
-    assert rows["greedy"]["wer"] > rows["beam"]["wer"]  # the LM repairs what the synthetic model confuses
-    assert rows["beam"]["config"]["params"]["beam_width"] == 16 and rows["greedy"]["config"]["params"] == {}
-    assert result["params"]["beam_width"] == 16 and result["params"]["alpha"] == 0.5
-    assert result["store"]["benched_utterances"] == len(SENTENCES) and result["store"]["synth"]["difficulty"] == 2.0
-    assert result["lm"]["path"] == str(arpa) and result["lm"]["order"] == 2
-    assert {"cpu", "cores", "python"} <= set(result["machine"])
-    parallel = {p["name"]: p for p in result["parallel"]}
-    assert set(parallel) == {"fastbeam", "threadbeam"}  # every decoder whose decode_batch takes threads
+        assert isinstance(row, B.DecoderRow)
+        assert row.utterances == len(SENTENCES) and row.frames == opened.total_frames
+        assert row.audio_seconds == pytest.approx(opened.audio_seconds, abs=0.01)
+        assert row.cpu_seconds >= 0 and row.load_seconds >= 0 and row.deterministic
+        assert len(row.cpu_seconds_runs) == row.repeats
+        assert 0 <= row.wer and 0 <= row.parity <= 1
+    assert rows["beam"].parity == 1.0 and rows["beam"].repeats == 1
+    assert rows["threadbeam"].parity == 1.0 and rows["threadbeam"].repeats == 2
+    assert rows["fastbeam"].parity == 1.0 and rows["fastbeam"].wer == rows["beam"].wer
+    assert rows["ctcbeam"].parity == 1.0 and rows["ctcbeam"].wer == rows["beam"].wer
+    assert rows["greedy"].wer > rows["beam"].wer  # the LM repairs what the synthetic model confuses
+    assert rows["beam"].config["params"]["beam_width"] == 16 and rows["greedy"].config["params"] == {}
+    assert rows["flashlight"].parameter_mapping and rows["beam"].parameter_mapping is None
+    assert result.params["beam_width"] == 16 and result.params["alpha"] == 0.5
+    assert result.store.benched_utterances == len(SENTENCES) and result.store.synth["difficulty"] == 2.0
+    assert result.lm.path == str(arpa) and result.lm.order == 2
+    assert {"cpu", "cores", "python"} <= set(result.machine)
+    assert result.regime is None
+    parallel = {p.name: p for p in result.parallel}
+    assert set(parallel) == {"fastbeam", "threadbeam"}  # every threaded decoder
     parallel = parallel["threadbeam"]
-    assert parallel["threads"] == [1, 2] and parallel["same_text"]
-    assert set(parallel["wall_seconds"]) == set(parallel["cpu_seconds"]) == {"1", "2"} and parallel["speedup"] > 0
-    greedy = result["greedy_throughput"]
-    assert greedy["frames"] == opened.total_frames and greedy["frames_per_second"] > 0
-    assert greedy["target"] == 20e6 and greedy["kernel"] == "compiled"
-    json.dumps(result)  # all of it is JSON
+    assert parallel.threads == (1, 2) and parallel.same_text
+    assert set(parallel.wall_seconds) == set(parallel.cpu_seconds) == {1, 2} and parallel.speedup > 0
+    assert parallel.cores_usable >= 1
+    greedy = result.greedy_throughput
+    assert greedy.frames == opened.total_frames and greedy.frames_per_second > 0
+    assert greedy.kernel == "compiled" and greedy.argmax_only_frames_per_second > 0
+
+    data = json.loads(json.dumps(result.to_dict()))  # all of it is JSON, under the keys the files have always had
+    assert [r["name"] for r in data["decoders"]] == list(rows)
+    assert all(ROW_KEYS <= set(r) for r in data["decoders"])
+    assert {"1", "2"} == set(data["parallel"][0]["wall_seconds"]) == set(data["parallel"][0]["cpu_seconds"])
+    assert data["greedy_throughput"]["frames"] == opened.total_frames
+    assert data["store"]["benched_utterances"] == len(SENTENCES) and data["lm"]["order"] == 2
+    assert not {"target", "meets_target"} & (set(data["parallel"][0]) | set(data["greedy_throughput"]))
+
+
+def test_results_are_frozen(store, arpa):
+    result = B.run_bench(store, arpa, limit=1, repeats=1, decoders=["beam"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.regime = "hard"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.decoders[0].parity = 0.5
+
+
+def test_the_table_prints_figures_not_verdicts(store, arpa, with_threaded):
+    result = B.run_bench(store, arpa, limit=2, repeats=1, decoders=["beam", "threadbeam", "greedy"])
+    table = format_table(result)
+    assert "parallel threadbeam" in table and "speed-up" in table and "same text: True" in table
+    assert "M frames/s per core" in table and "usable cores" in table
+    assert "target" not in table and "meets" not in table and "misses" not in table
 
 
 def test_limit_and_subset_and_parity_needs_the_reference(store, arpa):
     result = B.run_bench(store, arpa, limit=3, repeats=1, decoders=["greedy", "beam"])
-    assert [r["name"] for r in result["decoders"]] == ["beam", "greedy"]
-    assert all(r["utterances"] == 3 for r in result["decoders"])
-    assert result["parallel"] == []
+    assert [r.name for r in result.decoders] == ["beam", "greedy"]
+    assert all(r.utterances == 3 for r in result.decoders)
+    assert result.parallel == ()
     result = B.run_bench(store, arpa, limit=2, repeats=1, decoders=["ctcbeam"])
-    assert result["decoders"][0]["parity"] is None and result["greedy_throughput"] is None
+    assert result.decoders[0].parity is None and result.greedy_throughput is None
 
 
 def test_a_peer_that_cannot_be_built_is_skipped_unless_asked_for(store, arpa, monkeypatch):
@@ -144,8 +175,10 @@ def test_a_peer_that_cannot_be_built_is_skipped_unless_asked_for(store, arpa, mo
 
     monkeypatch.setattr(peers.FlashlightDecoder, "__init__", broken)
     result = B.run_bench(store, arpa, limit=1, repeats=1, decoders=None)
-    assert [s["name"] for s in result["skipped"]] == ["flashlight"]
-    assert "flashlight" not in [r["name"] for r in result["decoders"]]
+    reason = "decoder 'flashlight' needs the 'flashlight-text' package"
+    assert result.skipped == (B.Skipped("flashlight", "peer", reason),)
+    assert "flashlight" not in [r.name for r in result.decoders]
+    assert f"skipped: {reason}" in format_table(result)
     with pytest.raises(DecoderConfigError, match="flashlight-text"):
         B.run_bench(store, arpa, limit=1, repeats=1, decoders=["beam", "flashlight"])
 

@@ -234,11 +234,11 @@ def test_a_batch_committed_in_part_is_recomputed_whole(unmasked_model, libri, tm
     real_add = cache_module.StoreWriter.add
     added = []
 
-    def add(self, utterance_id, logits, reference=None):
+    def add(self, utterance_id, logits, reference=None, **options):
         if len(added) == 2:
             raise Interrupt()
         added.append(utterance_id)
-        return real_add(self, utterance_id, logits, reference)
+        return real_add(self, utterance_id, logits, reference, **options)
 
     monkeypatch.setattr(cache_module.StoreWriter, "add", add)
     out = tmp_path / "partial"

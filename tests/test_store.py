@@ -111,3 +111,18 @@ def test_not_a_store(tmp_path):
         LogitsStore.open(tmp_path / "x")
     with pytest.raises(StoreError, match="does not exist"):
         LogitsStore.open(tmp_path / "nope")
+
+
+def test_values_are_checked_even_when_the_writer_is_told_they_are_normalised(tmp_path, vocab):
+    bad = peaky(vocab, "A CAT")
+    bad[2, 4] = np.nan
+    with pytest.raises(LogitsError, match=r"utterance 'u1'.*NaN at frame 2, column 4"):
+        with StoreWriter(tmp_path / "s", vocab, 50.0) as writer:
+            writer.add("u1", bad, normalised=True)
+    # Normalised input is stored as given; other input is log-softmaxed on the way in.
+    with StoreWriter(tmp_path / "t", vocab, 50.0) as writer:
+        writer.add("given", peaky(vocab, "A"), normalised=True)
+        writer.add("scaled", 3.0 * peaky(vocab, "A"))
+    store = writer.store
+    np.testing.assert_array_equal(store["given"], peaky(vocab, "A"))
+    np.testing.assert_allclose(np.exp(store["scaled"]).sum(axis=1), 1.0, rtol=1e-5)

@@ -56,6 +56,13 @@ def test_parse_values(spec, expected):
     assert parse_values(spec, "alpha") == expected
 
 
+def test_the_value_limit_holds_for_ranges_and_lists_and_can_be_raised():
+    assert len(parse_values("0:1500:1", "alpha", max_values=2000)) == 1501
+    for spec in ("0:1500:1", ",".join(str(i) for i in range(1500))):
+        with pytest.raises(GridError, match="more than 1000"):
+            parse_values(spec, "alpha")
+
+
 @pytest.mark.parametrize("spec, message", [
     ("0:1:0", "STEP must be > 0"),
     ("0:1:-0.5", "STEP must be > 0"),

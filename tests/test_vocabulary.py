@@ -50,3 +50,10 @@ def test_duplicate_labels_rejected():
 def test_gaps_in_hf_ids_rejected():
     with pytest.raises(VocabularyError, match="without gaps"):
         Vocabulary.from_hf_vocab({"<pad>": 0, "A": 2})
+
+
+def test_text_in_the_labels_case():
+    assert Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS).in_case("Napoleon's") == "NAPOLEON'S"
+    lower = Vocabulary.from_labels(["", " ", "a", "b", "'"])
+    assert lower.in_case("ABBA'S") == "abba's"
+    assert Vocabulary.from_labels(["", " ", "1", "2"]).in_case("Mixed 12") == "Mixed 12"  # caseless labels
