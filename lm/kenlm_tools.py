@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from logits.console import say
-from logits.files import exclusive
+from logits.files import build_once, exclusive
 from lm.errors import LMError
 
 KENLM_VERSION = "0.3.0"
@@ -130,40 +130,44 @@ def ensure_kenlm_source(root: Path = DEFAULT_ROOT) -> Path:
         return _unpack(_download_sdist(root / "download"), root / "src")
 
 
+def cmake_build(source: Path, build_dir: Path, what: str, options: Sequence[str] = (),
+                targets: Sequence[str] = (), jobs: int = 2, clean: bool = False) -> None:
+    """Configure `source` into `build_dir` (Release, plus `options`) and build `targets` (all by default); LMError
+    with the tail of cmake's output when a step fails, or when cmake is missing."""
+    if shutil.which("cmake") is None:
+        raise LMError(f"cmake was not found on PATH; it is needed to compile {what}. Run `make install`, which "
+                      "installs cmake, a C++ compiler, boost and the other build dependencies.")
+    run_logged(["cmake", "-S", source, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", *options],
+               f"configuring {what} with cmake")
+    run_logged(["cmake", "--build", build_dir, f"-j{jobs}", *(["--target", *targets] if targets else []),
+                *(["--clean-first"] if clean else [])], f"compiling {what}")
+
+
 def ensure_kenlm_binaries(root: Path = DEFAULT_ROOT) -> KenLMBinaries:
     """Return KenLM's `lmplz` and `build_binary` under root/bin, building them first if they are missing."""
     root = Path(root)
+    return build_once(root / ".build.lock", lambda: _existing(root / "bin"), lambda: _build_binaries(root))
+
+
+def _build_binaries(root: Path) -> KenLMBinaries:
     bin_dir = root / "bin"
-    found = _existing(bin_dir)
-    if found is not None:
-        return found
-    with exclusive(root / ".build.lock"):
-        found = _existing(bin_dir)  # another process may have finished while we waited for the lock
-        if found is not None:
-            return found
-        if shutil.which("cmake") is None:
-            raise LMError("cmake was not found on PATH; it is needed to compile KenLM's lmplz and build_binary. "
-                          "Run `make install`, which installs cmake, boost and the other build dependencies.")
-        sdist = _download_sdist(root / "download")
-        source = _unpack(sdist, root / "src")
-        build_dir = root / "cmake-build"
-        _say(f"configuring KenLM (Release) in {build_dir}")
-        run_logged(["cmake", "-S", source, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DCOMPILE_TESTS=OFF", "-DENABLE_PYTHON=OFF"], "configuring KenLM with cmake")
-        _say("compiling lmplz and build_binary (about a minute on two cores)")
-        run_logged(["cmake", "--build", build_dir, "--target", *_PROGRAMS, "-j2"], "compiling KenLM")
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        for name in _PROGRAMS:
-            built = build_dir / "bin" / name
-            if not built.is_file():
-                raise LMError(f"the KenLM build finished but {built} does not exist; expected cmake to put "
-                              f"{name} there. Delete {root} and run `decode lm tools` again.")
-            # Copy under a temporary name, then rename: a half-copied binary must never look installed.
-            partial = bin_dir / f".{name}.partial"
-            shutil.copy2(built, partial)
-            partial.chmod(0o755)
-            os.replace(partial, bin_dir / name)
-        result = _existing(bin_dir)
-        assert result is not None
-        _say(f"lmplz and build_binary are in {bin_dir}")
-        return result
+    source = _unpack(_download_sdist(root / "download"), root / "src")
+    build_dir = root / "cmake-build"
+    _say(f"compiling lmplz and build_binary in {build_dir} (about a minute on two cores)")
+    cmake_build(source, build_dir, "KenLM's lmplz and build_binary", ["-DCOMPILE_TESTS=OFF", "-DENABLE_PYTHON=OFF"],
+                targets=_PROGRAMS)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in _PROGRAMS:
+        built = build_dir / "bin" / name
+        if not built.is_file():
+            raise LMError(f"the KenLM build finished but {built} does not exist; expected cmake to put "
+                          f"{name} there. Delete {root} and run `decode lm tools` again.")
+        # Copy under a temporary name, then rename: a half-copied binary must never look installed.
+        partial = bin_dir / f".{name}.partial"
+        shutil.copy2(built, partial)
+        partial.chmod(0o755)
+        os.replace(partial, bin_dir / name)
+    result = _existing(bin_dir)
+    assert result is not None
+    _say(f"lmplz and build_binary are in {bin_dir}")
+    return result

@@ -13,9 +13,10 @@ import os
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator, TypeVar
 
 _CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 @contextmanager
@@ -74,3 +75,14 @@ def exclusive(lock_path: str | Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_once(lock_path: str | Path, find: Callable[[], T | None], build: Callable[[], T]) -> T:
+    """What `find()` finds, else what `build()` makes, built by one process at a time: `find` is asked again under
+    the lock, so a process that waited for another's build uses it instead of building it twice."""
+    found = find()
+    if found is not None:
+        return found
+    with exclusive(lock_path):
+        found = find()
+        return found if found is not None else build()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from logits.console import say
 from logits.errors import LabError
-from logits.files import exclusive
-from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, run_logged
+from logits.files import build_once
+from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, cmake_build
 
 NATIVE_DIR = Path(__file__).resolve().parent
 BUILD_DIR = NATIVE_DIR / "build"
@@ -93,31 +93,27 @@ def _discard_foreign_cache() -> None:
 
 
 def ensure_built(force: bool = False, jobs: int = 2) -> Path:
-    """Return the path of the compiled module, compiling it first when it is missing or older than its sources."""
+    """Return the path of the compiled module, compiling it first when it is missing or older than its sources
+    (or always, with `force`)."""
     target = extension_path()
-    if not force and is_fresh():
-        return target
-    with exclusive(BUILD_DIR / ".lock"):
-        if not force and is_fresh():  # another process built it while we waited
-            return target
-        if shutil.which("cmake") is None:
-            raise BuildError("cmake was not found on PATH; it is needed to compile the decoders' kernels. "
-                             "Run `make install`, which installs cmake and a C++ compiler.")
-        source = kenlm_source()
-        _discard_foreign_cache()
-        started = time.monotonic()
-        _say(f"configuring in {BUILD_DIR}")
-        run_logged(["cmake", "-S", NATIVE_DIR, "-B", BUILD_DIR, "-DCMAKE_BUILD_TYPE=Release",
-                    f"-DKENLM_ROOT={source}", f"-DOUTPUT_DIR={OUTPUT_DIR}", f"-DPython_EXECUTABLE={sys.executable}",
-                    f"-Dpybind11_DIR={_pybind11_cmake_dir()}"], "configuring the decoders' kernels with cmake")
-        _say(f"compiling KenLM, the beam search and the best-path kernel with {jobs} jobs (about 1-2 minutes on two cores)")
-        clean = ["--clean-first"] if force else []
-        run_logged(["cmake", "--build", BUILD_DIR, f"-j{jobs}", *clean], "compiling the decoders' kernels")
-        if not target.is_file():
-            raise BuildError(f"the build finished but {target} does not exist; delete {BUILD_DIR} and run "
-                             "`decode native build` again.")
-        # cmake may decide nothing needed relinking (e.g. only a comment changed): mark the .so current anyway, so
-        # that the freshness check does not send every later call back to cmake.
-        os.utime(target)
-        _say(f"built {target.name} in {time.monotonic() - started:.0f} s")
-        return target
+    fresh = (lambda: None) if force else (lambda: target if is_fresh() else None)
+    return build_once(BUILD_DIR / ".lock", fresh, lambda: _build(target, force, jobs))
+
+
+def _build(target: Path, force: bool, jobs: int) -> Path:
+    source = kenlm_source()
+    _discard_foreign_cache()
+    started = time.monotonic()
+    _say(f"compiling KenLM, the beam search and the best-path kernel in {BUILD_DIR} with {jobs} jobs "
+         "(about 1-2 minutes on two cores)")
+    cmake_build(NATIVE_DIR, BUILD_DIR, "the decoders' kernels",
+                [f"-DKENLM_ROOT={source}", f"-DOUTPUT_DIR={OUTPUT_DIR}", f"-DPython_EXECUTABLE={sys.executable}",
+                 f"-Dpybind11_DIR={_pybind11_cmake_dir()}"], jobs=jobs, clean=force)
+    if not target.is_file():
+        raise BuildError(f"the build finished but {target} does not exist; delete {BUILD_DIR} and run "
+                         "`decode native build` again.")
+    # cmake may decide nothing needed relinking (e.g. only a comment changed): mark the .so current anyway, so
+    # that the freshness check does not send every later call back to cmake.
+    os.utime(target)
+    _say(f"built {target.name} in {time.monotonic() - started:.0f} s")
+    return target
