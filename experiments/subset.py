@@ -40,4 +40,5 @@ def subset_store(store: str | Path | LogitsStore, first: int, out: str | Path) -
         provenance=dict(source.provenance) | provenance,
         dtype=source.dtype,
         overwrite=True,  # only an older subset made here reaches this point
+        normalised=True,  # copied from a store, which normalised them when it was written
     )

@@ -294,15 +294,17 @@ def write_store(
     provenance: Mapping | None = None,
     dtype: str = "float32",
     overwrite: bool = False,
+    normalised: bool = False,
 ) -> LogitsStore:
-    """Write a store from arrays already in memory: one [T, V] array of logits or log-probs per id."""
+    """Write a store from arrays already in memory: one [T, V] array of logits or log-probs per id (`normalised`:
+    they are log-probabilities already, as when copying from another store; see `StoreWriter.add`)."""
     references = list(references) if references is not None else [None] * len(ids)
     if len(references) != len(ids):
         raise StoreError(f"{len(ids)} ids but {len(references)} references")
     writer = StoreWriter(path, vocabulary, frames_per_second, provenance, dtype=dtype, overwrite=overwrite)
     with writer:
         for utt_id, array, reference in zip(ids, arrays, references, strict=True):
-            writer.add(utt_id, array, reference)
+            writer.add(utt_id, array, reference, normalised=normalised)
     return writer.store
 
 
