@@ -39,11 +39,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from acoustic.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, Skipped, open_audio_source, resample
-from logits.console import progress as progress_bar, say
+from logits.console import progress as progress_bar
+from logits.console import say
 from logits.errors import LabError, StoreError, VocabularyError
-from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
-from logits.store import DTYPES as STORE_DTYPES
 from logits.files import write_json_atomic
+from logits.store import DTYPES as STORE_DTYPES
+from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
 from logits.vocabulary import BLANK_NAMES, Vocabulary
 
 COMPUTE_DTYPES = ("float32", "float16", "bfloat16")
@@ -322,7 +323,8 @@ def cache_logits(
         _write_run_file(out, settings)
         todo = [batch for batch in batches if any(item.entry.id not in done for item in batch)]
         loop_started = time.perf_counter()
-        with progress_bar(sum(len(b) for b in todo), "cache", disable=None if progress else True) as bar, ThreadPoolExecutor(1) as reader:
+        bar = progress_bar(sum(len(b) for b in todo), "cache", disable=None if progress else True)
+        with bar, ThreadPoolExecutor(1) as reader:
             last_flush, since_flush = time.perf_counter(), 0
             upcoming = reader.submit(_read_batch, source, todo[0], acoustic.sampling_rate) if todo else None
             for index in range(len(todo)):

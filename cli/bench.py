@@ -9,12 +9,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from logits.errors import LabError
+from cli.console import emit_json, run_command
+from cli.run import beam_params
 from experiments import bench as B
 from experiments.defaults import HARD_DIFFICULTY, DefaultData
-from cli.run import beam_params
-from cli.console import emit_json, run_command
 from logits.console import progress, say
+from logits.errors import LabError
 
 
 def _say(message: str) -> None:

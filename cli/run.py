@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from cli.console import emit_json, run_command
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from logits.store import LogitsStore
-from cli.console import emit_json, run_command
-from logits.console import progress
 from experiments.evaluate import evaluate
+from logits.console import progress
+from logits.store import LogitsStore
 
 
 def beam_params(

@@ -7,13 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from acoustic.synth import SynthSettings, synthesize_store
+from cli.console import emit_json, run_command
 from logits.errors import LabError
 from logits.npz import import_npz
-from logits.transcripts import read_transcripts
 from logits.store import LogitsStore
-from acoustic.synth import SynthSettings, synthesize_store
+from logits.transcripts import read_transcripts
 from logits.vocabulary import Vocabulary
-from cli.console import emit_json, run_command
 
 
 @run_command

@@ -1,4 +1,4 @@
-"""`decode sweep`, `decode report`, `decode demo`: alpha/beta sweeps on the command line (thin over experiments.sweep)."""
+"""`decode sweep`, `decode report`, `decode demo`: alpha/beta sweeps (thin over experiments.sweep and .report)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.run import beam_params
 from cli.console import emit_json, run_command
+from cli.run import beam_params
 
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_ALPHAS = "0.1:1.1:0.2"

@@ -15,9 +15,9 @@ import numpy as np
 
 from decoders.base import Decoder, ProgressCallback
 from decoders.config import DecoderConfig
-from logits.errors import LogitsError
 from decoders.hypothesis import Hypothesis
 from logits.checks import check_logprobs, check_shape
+from logits.errors import LogitsError
 from logits.store import LogitsStore
 from logits.vocabulary import Vocabulary
 

@@ -23,6 +23,7 @@ from decoders.beam_base import BeamDecoder
 from decoders.constants import LN_10
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import Hypothesis, WordSpan, frames_array, hypothesis_from_beam
+
 # Stands for "pruned" in flashlight's emissions: finite so that sums stay finite, far below any beam threshold.
 _MASKED = -1.0e9
 

@@ -43,18 +43,18 @@ import numpy as np
 
 from decoders.base import Decoder
 from decoders.beam_base import check_beam_params
-from decoders.constants import BEAM_DEFAULTS
 from decoders.config import DecoderConfig
+from decoders.constants import BEAM_DEFAULTS
 from decoders.errors import DecoderConfigError
-from logits.errors import LabError
-from logits.files import write_json_atomic
 from decoders.factory import decoder_classes
 from decoders.hypothesis import Hypothesis
 from decoders.peers import peer_classes
-from logits.store import LogitsStore
 from experiments.scoring import score
 from experiments.versions import versions
 from lm.model import LanguageModelCache, check_alphabet
+from logits.errors import LabError
+from logits.files import write_json_atomic
+from logits.store import LogitsStore
 
 REFERENCE = "beam"
 GREEDY = "greedy"

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
-from logits.errors import LabError
 from decoders.factory import build_decoder
-from logits.store import LogitsStore
 from experiments.evaluate import Evaluation, evaluate
+from logits.errors import LabError
+from logits.store import LogitsStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +37,7 @@ def compare(
     `seconds` is decoding time only (the LM load is not counted); `rtfx` is audio seconds per decoding second.
     """
     import pandas as pd
+
     from lm.model import LanguageModelCache
 
     opened = store if isinstance(store, LogitsStore) else LogitsStore.open(store)

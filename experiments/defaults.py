@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from acoustic.synth import SynthSettings, synthesize_store
+from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts
 from logits.errors import LabError
 from logits.store import STORE_FILE, LogitsStore
-from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts
 
 SEED = 0
 HARD_DIFFICULTY = 2.5

@@ -10,9 +10,9 @@ from typing import Callable
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
+from experiments.scoring import Scores, score
 from logits.files import atomic_write
 from logits.store import LogitsStore
-from experiments.scoring import Scores, score
 
 
 @dataclass(frozen=True)

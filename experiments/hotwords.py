@@ -7,9 +7,9 @@ from typing import Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from logits.store import LogitsStore
 from experiments.evaluate import evaluate
 from lm.model import LanguageModelCache
+from logits.store import LogitsStore
 
 
 @dataclass(frozen=True)

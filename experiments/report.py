@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from logits.files import atomic_write
 from experiments.results import ResultsDB, RunResults
+from logits.files import atomic_write
 
 HEATMAP_FILE = "wer_heatmap.png"
 HYPOTHESES_FILE = "best_hypotheses.jsonl"

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from decoders.config import DecoderConfig
-from logits.files import atomic_write
 from logits.errors import LabError
+from logits.files import atomic_write
 from logits.store import LogitsStore
 
 DB_FILE = "results.sqlite"

@@ -28,14 +28,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
-from logits.errors import LabError
 from decoders.factory import build_decoder, decoder_classes
-from logits.store import LogitsStore
-from logits.console import progress
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
-from experiments.versions import versions
 from experiments.results import PointResult, ResultsDB, RunResults, keyed_config, now, result_key
+from experiments.versions import versions
+from logits.console import progress
+from logits.errors import LabError
+from logits.store import LogitsStore
 
 RUNS_DIR = Path("runs")
 

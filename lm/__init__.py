@@ -12,8 +12,8 @@ from lm.model import (
     LanguageModelCache,
     LoadedLM,
     check_alphabet,
-    load_language_model,
     lm_fingerprint,
+    load_language_model,
     read_arpa_unigrams,
     read_unigrams_file,
 )

@@ -22,13 +22,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
-from logits.console import say
-from logits.files import atomic_write, sha256_file, write_json_atomic
 from lm.corpus import default_corpus_text
 from lm.errors import LMError
 from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure_kenlm_binaries, run_captured
 from lm.model import UNIGRAMS_FILENAME, read_arpa_unigrams
 from lm.normalize import CASES, normalize_sentences
+from logits.console import say
+from logits.files import atomic_write, sha256_file, write_json_atomic
 
 BUILD_JSON = "build.json"
 # Where `make lm` puts the default LM, relative to the working directory (the repository root).

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from lm.errors import LMError
 from logits.console import say
 from logits.files import build_once, exclusive
-from lm.errors import LMError
 
 KENLM_VERSION = "0.3.0"
 DEFAULT_ROOT = Path(__file__).resolve().parent / "kenlm"

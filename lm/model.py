@@ -15,8 +15,8 @@ from typing import IO, Callable, Iterable
 
 import kenlm
 
-from logits.files import sha256_file
 from lm.errors import LMError
+from logits.files import sha256_file
 
 # Context tokens every KenLM model has; they are not words a decoder can emit.
 SPECIAL_TOKENS = frozenset({"<s>", "</s>", "<unk>"})

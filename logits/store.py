@@ -23,8 +23,8 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from logits.errors import LogitsError, StoreError
 from logits.checks import check_logprobs, to_logprobs
+from logits.errors import LogitsError, StoreError
 from logits.files import atomic_write, write_text_atomic
 from logits.vocabulary import Vocabulary
 

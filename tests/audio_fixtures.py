@@ -76,8 +76,13 @@ def build_tiny_model(folder: Path, attention_mask: bool, labels=WAV2VEC2_ENGLISH
     norm, feature extractor returns an attention mask); False like wav2vec2-base-960h (group norm, no mask).
     """
     import torch
-    from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
-    from transformers import Wav2Vec2Processor
+    from transformers import (
+        Wav2Vec2Config,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2ForCTC,
+        Wav2Vec2Processor,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = Wav2Vec2CTCTokenizer(str(write_vocab(folder / "labels.json", labels)))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 from helpers import LM_SENTENCES, write_bigram_arpa
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,8 @@ def tiny_defaults(tmp_path: Path, monkeypatch) -> DefaultData:
     lm_dir.mkdir()
     write_bigram_arpa(lm_dir / "tiny.arpa", LM_SENTENCES)
     (lm_dir / "heldout.txt").write_text("\n".join(LM_SENTENCES[:4]) + "\n")
-    stores = {name: (tmp_path / "data" / path.name, settings) for name, (path, settings) in DefaultData().stores.items()}
+    stores = {name: (tmp_path / "data" / path.name, settings)
+              for name, (path, settings) in DefaultData().stores.items()}
     built = SimpleNamespace(binary=lm_dir / "tiny.arpa", heldout=lm_dir / "heldout.txt")
     monkeypatch.setattr("experiments.defaults.read_artifacts", lambda out_dir: built)
     monkeypatch.chdir(tmp_path)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 from logits.store import LogitsStore, write_store
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
-from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB = Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)

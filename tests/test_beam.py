@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from pyctcdecode import build_ctcdecoder
 
+from acoustic.synth import SynthSettings, synthesize_all
 from decoders import DecoderConfig, build_decoder
 from decoders.errors import DecoderConfigError
-from logits.errors import LabError
-from acoustic.synth import SynthSettings, synthesize_all
 from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 from lm.model import LanguageModelCache
+from logits.errors import LabError
 
 
 def spell(vocab, text, override=None):

@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from decoders.beam import PyctcdecodeBeamDecoder
-from decoders.errors import DecoderConfigError
-from logits.errors import LabError, StoreError
-from decoders.factory import decoder_classes
-from decoders.greedy import GreedyDecoder
-from logits.store import LogitsStore
 from acoustic.synth import SynthSettings, synthesize_store
-from experiments import bench as B
-from experiments.defaults import HARD_DIFFICULTY
 from cli.app import app
 from cli.bench import format_table
+from decoders.beam import PyctcdecodeBeamDecoder
+from decoders.errors import DecoderConfigError
+from decoders.factory import decoder_classes
+from decoders.greedy import GreedyDecoder
+from experiments import bench as B
+from experiments.defaults import HARD_DIFFICULTY
 from helpers import LM_SENTENCES, tiny_defaults, write_bigram_arpa
 from lm.errors import LMError
+from logits.errors import LabError, StoreError
+from logits.store import LogitsStore
 
 pytest.importorskip("ctc_beam_decoder")
 pytest.importorskip("flashlight.lib.text.decoder")

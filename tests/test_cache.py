@@ -21,8 +21,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio_fixtures import AT_22050, UTTERANCES, build_librispeech, build_tiny_model, have_tools, sox, speak
-from audio_fixtures import unbatched_log_probs, write_vocab
+from audio_fixtures import (
+    AT_22050,
+    UTTERANCES,
+    build_librispeech,
+    build_tiny_model,
+    have_tools,
+    sox,
+    speak,
+    unbatched_log_probs,
+    write_vocab,
+)
 
 if not have_tools():
     pytest.skip("espeak-ng and sox are needed to make test speech (apt-get install espeak-ng sox)",

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 from pyctcdecode.alphabet import Alphabet
 
+from acoustic.synth import SynthSettings, synthesize_all, synthesize_store
 from decoders.beam import PyctcdecodeBeamDecoder
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from logits.errors import LogitsError
 from decoders.fastbeam import FastBeamDecoder, native_module, search_labels
 from decoders.native.build import ensure_built
-from acoustic.synth import SynthSettings, synthesize_all, synthesize_store
-from logits.vocabulary import Vocabulary
 from helpers import LM_SENTENCES, peaky
 from lm.model import LanguageModelCache
+from logits.errors import LogitsError
+from logits.vocabulary import Vocabulary
 
 
 @pytest.fixture(scope="module", autouse=True)

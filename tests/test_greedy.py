@@ -3,9 +3,9 @@ import pytest
 
 from decoders import DecoderConfig, build_decoder
 from decoders.errors import DecoderConfigError
-from logits.errors import LogitsError
 from decoders.greedy import GreedyDecoder
 from helpers import peaky
+from logits.errors import LogitsError
 
 
 @pytest.fixture
@@ -68,8 +68,8 @@ def test_config_digest_ignores_order():
 
 
 def test_whole_store_path_equals_one_at_a_time(tmp_path, vocab, greedy):
-    from logits.store import StoreWriter
     from acoustic.synth import SynthSettings, synthesize_all
+    from logits.store import StoreWriter
 
     pairs = list(synthesize_all(["THE CAT SAT", "A DOG", "ALL'S WELL", "HE SAW"], vocab, seed=2,
                                 settings=SynthSettings(difficulty=3)))

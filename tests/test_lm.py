@@ -19,7 +19,6 @@ import pytest
 
 import lm.build
 import lm.kenlm_tools
-from logits.errors import LabError
 from lm import (
     KenLMBinaries,
     LanguageModelCache,
@@ -38,6 +37,7 @@ from lm import (
     select_heldout,
 )
 from lm.kenlm_tools import run_logged
+from logits.errors import LabError
 
 REPO = Path(__file__).resolve().parents[1]
 UPPER_LABELS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ'|")

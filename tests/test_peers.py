@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from acoustic.synth import SynthSettings, synthesize_all
 from decoders.beam import PyctcdecodeBeamDecoder
-from decoders.constants import BEAM_DEFAULTS
 from decoders.config import DecoderConfig
+from decoders.constants import BEAM_DEFAULTS
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY
-from acoustic.synth import SynthSettings, synthesize_all
 from helpers import LM_SENTENCES, peaky, write_bigram_arpa
 from lm.errors import LMError
 from lm.model import LanguageModelCache

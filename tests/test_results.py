@@ -83,7 +83,8 @@ def test_runs_hypotheses_dataframe_and_csv(tmp_path):
     results = db.run_results(run_id)
     assert results.run.status == "running" and results.run.finished is None
     assert [p.key for p in results.points] == ["a", "b"] and results.missing == 1
-    assert results.best.key == "b" and (results.best.alpha, results.best.beta, results.best.decoder) == (1.0, 1.0, "beam")
+    best = results.best
+    assert best.key == "b" and (best.alpha, best.beta, best.decoder) == (1.0, 1.0, "beam")
     assert db.get("b") == point("b", alpha=1.0, wer=0.1, store_fp=store.fingerprint)  # the config survives the trip
     db.finish_run(run_id, "done", reused=0, computed=2)
     assert db.run().status == "done" and db.run().finished is not None

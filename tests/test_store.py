@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from helpers import peaky
 from logits.errors import LogitsError, StoreError
 from logits.store import LogitsStore, StoreWriter, write_store
-from helpers import peaky
 
 
 def _arrays(vocab, n=3):

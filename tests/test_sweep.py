@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from logits.errors import LabError, StoreError
-from logits.store import StoreWriter
 from cli.app import app
 from experiments.grid import Grid, GridError, parse_values
 from experiments.report import report
 from experiments.sweep import sweep
 from lm.errors import LMError
+from logits.errors import LabError, StoreError
+from logits.store import StoreWriter
 from sweep_helpers import VOCAB, decode_cli, integrity, make_lm, make_store, noisy, rows
 
 runner = CliRunner()

@@ -1,8 +1,8 @@
 import numpy as np
 
-from decoders.greedy import GreedyDecoder
-from decoders.config import DecoderConfig
 from acoustic.synth import SynthSettings, synthesize_store
+from decoders.config import DecoderConfig
+from decoders.greedy import GreedyDecoder
 
 SENTENCES = ["IT IS A TRUTH UNIVERSALLY ACKNOWLEDGED", "HELLO WORLD", "ALL'S WELL THAT ENDS WELL"]
 

@@ -18,7 +18,8 @@ def test_bad_files_name_the_file_and_the_lines(tmp_path):
         read_transcripts(tmp_path / "missing.txt")
     twice = tmp_path / "twice.txt"
     twice.write_text("u1 A\nu2 B\nu1 C\n", encoding="utf-8")
-    with pytest.raises(TranscriptError, match=r"twice.txt:3: utterance 'u1' has a second transcript line \(the first is line 1\)"):
+    with pytest.raises(TranscriptError, match=r"twice.txt:3: utterance 'u1' has a second transcript line "
+                                              r"\(the first is line 1\)"):
         read_transcripts(twice)
     latin = tmp_path / "latin.txt"
     latin.write_bytes("u1 CAF\xc9\n".encode("latin-1"))

@@ -15,10 +15,11 @@ import sysconfig
 import time
 from pathlib import Path
 
+from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT
+from lm.kenlm_tools import cmake_build
 from logits.console import say
 from logits.errors import LabError
 from logits.files import build_once
-from lm.kenlm_tools import DEFAULT_ROOT as KENLM_ROOT, cmake_build
 
 NATIVE_DIR = Path(__file__).resolve().parent
 BUILD_DIR = NATIVE_DIR / "build"
