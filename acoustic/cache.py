@@ -106,39 +106,59 @@ class AcousticModel:
     device: Any
     dtype: Any
     commit: str | None = None
+    # What the network reads: "input_values" (a raw waveform: wav2vec2, HuBERT, WavLM, data2vec-audio) or
+    # "input_features" (filterbank frames its feature extractor computes: Wav2Vec2-BERT, Parakeet, LASR).
+    input_name: str = "input_values"
 
     def frames(self, samples: Sequence[int]) -> list[int]:
         """Output frames for inputs of these lengths (in samples at `sampling_rate`), as the model computes them."""
-        import torch
+        if self.input_name == "input_values":
+            return _output_lengths(self.model, list(samples))
+        return _output_lengths(self.model, [self._feature_frames(n) for n in samples])
 
-        lengths = self.model._get_feat_extract_output_lengths(torch.tensor(list(samples), dtype=torch.long))
-        return [int(n) for n in lengths]
+    def _feature_frames(self, samples: int) -> int:
+        """How many feature frames the extractor makes of `samples` samples (its attention mask says; padding to a
+        multiple of its stride does not count)."""
+        found = self.feature_extractor(np.zeros(samples, np.float32), sampling_rate=self.sampling_rate,
+                                       return_attention_mask=True, return_tensors="np")
+        return int(found["attention_mask"].sum()) if "attention_mask" in found else found[self.input_name].shape[1]
 
     def log_probs(self, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
         """One padded batch through the model: a float32 [frames, V] log-softmax per waveform, cut to its length."""
         import torch
 
+        inputs, lengths = self._batch(waveforms)
+        inputs = {name: torch.from_numpy(array).to(self.device) for name, array in inputs.items()}
+        inputs[self.input_name] = inputs[self.input_name].to(self.dtype)
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits
+            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+        frames = _output_lengths(self.model, lengths)
+        if max(frames) > logp.shape[1]:
+            raise CacheError(f"{self.name} returned {logp.shape[1]} frames for a batch that should give {max(frames)}")
+        return [logp[row, :n] for row, n in enumerate(frames)]
+
+    def _batch(self, waveforms: Sequence[np.ndarray]) -> tuple[dict[str, np.ndarray], list[int]]:
+        """The network's padded inputs (and the attention mask where the extractor asks for one), and each
+        utterance's input length (samples, or feature frames). Each utterance goes through the extractor on its own,
+        so that its normalisation sees only its own samples."""
         extractor = self.feature_extractor
         features = [
-            np.asarray(extractor(w, sampling_rate=self.sampling_rate, return_tensors="np")["input_values"][0],
+            np.asarray(extractor(w, sampling_rate=self.sampling_rate, return_tensors="np")[self.input_name][0],
                        dtype=np.float32)
             for w in waveforms
         ]
         lengths = [f.shape[0] for f in features]
-        batch = np.full((len(features), max(lengths)), float(extractor.padding_value), dtype=np.float32)
-        mask = np.zeros(batch.shape, dtype=np.int64)
+        batch = np.full((len(features), max(lengths), *features[0].shape[1:]), float(extractor.padding_value),
+                        dtype=np.float32)
+        mask = np.zeros(batch.shape[:2], dtype=np.int64)
         for row, feature in enumerate(features):
             batch[row, : feature.shape[0]] = feature
             mask[row, : feature.shape[0]] = 1
-        inputs = torch.from_numpy(batch).to(device=self.device, dtype=self.dtype)
-        extra = {"attention_mask": torch.from_numpy(mask).to(self.device)} if self.uses_attention_mask else {}
-        with torch.inference_mode():
-            logits = self.model(inputs, **extra).logits
-            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
-        frames = self.frames(lengths)
-        if max(frames) > logp.shape[1]:
-            raise CacheError(f"{self.name} returned {logp.shape[1]} frames for a batch that should give {max(frames)}")
-        return [logp[row, :n] for row, n in enumerate(frames)]
+        inputs = {self.input_name: batch}
+        if self.uses_attention_mask:
+            inputs["attention_mask"] = mask
+        return inputs, lengths
 
 
 @dataclass(frozen=True)
@@ -179,11 +199,13 @@ def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32")
     except Exception as exc:
         raise CacheError(f"cannot load CTC model {model}{hint}: {_one_line(exc)}") from exc
 
-    if getattr(network, "main_input_name", "input_values") != "input_values" or not hasattr(
-        network, "_get_feat_extract_output_lengths"
-    ):
-        raise CacheError(f"{model} ({type(network).__name__}) does not take raw waveforms (input_values); "
-                         "only wav2vec2-style CTC models are supported")
+    input_name = getattr(network, "main_input_name", "input_values")
+    if input_name not in ("input_values", "input_features") or _length_function(network) is None:
+        raise CacheError(f"{model} ({type(network).__name__}) reads {input_name!r} and has no output length "
+                         "computation; decode cache runs CTC models that read waveforms (input_values) or filterbank "
+                         "features (input_features)")
+    if extractor is None:
+        raise CacheError(f"{model} has no feature extractor (preprocessor_config.json), so its input is unknown")
     if not hasattr(extractor, "sampling_rate"):
         raise CacheError(f"{model}: its feature extractor {type(extractor).__name__} has no sampling rate")
     columns = _output_columns(network)
@@ -196,8 +218,9 @@ def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32")
         feature_extractor=extractor,
         vocabulary=vocabulary,
         sampling_rate=sampling_rate,
-        frames_per_second=sampling_rate / _hop_samples(network.config, model),
+        frames_per_second=sampling_rate / _hop_samples(network.config, extractor, input_name, model),
         uses_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
+        input_name=input_name,
         device=torch_device,
         dtype=torch_dtype,
         commit=getattr(network.config, "_commit_hash", None),
@@ -471,15 +494,38 @@ def _output_columns(network: Any) -> int:
     return int(columns)
 
 
-def _hop_samples(config: Any, model: str) -> int:
-    """Input samples per output frame: the product of the conv strides (and of the adapter's, if any)."""
-    strides = getattr(config, "conv_stride", None)
-    if not strides:
-        raise CacheError(f"{model}: its config has no conv_stride, so its frames per second are unknown")
-    hop = math.prod(int(s) for s in strides)
+def _hop_samples(config: Any, extractor: Any, input_name: str, model: str) -> int:
+    """Input samples per output frame, from the model's config (and for filterbank models its extractor's hop): the
+    product of the conv strides of a waveform model; the extractor's hop times its frame stacking times the encoder's
+    subsampling for a filterbank model; times the adapter's strides, if any."""
+    if input_name == "input_values":
+        strides = getattr(config, "conv_stride", None)
+        if not strides:
+            raise CacheError(f"{model}: its config has no conv_stride, so its frames per second are unknown")
+        hop = math.prod(int(s) for s in strides)
+    else:
+        encoder = getattr(config, "encoder_config", config)
+        hop = int(getattr(extractor, "hop_length", 160)) * int(getattr(extractor, "stride", 1))
+        hop *= int(getattr(encoder, "subsampling_factor", 1))
     if getattr(config, "add_adapter", False):
         hop *= int(config.adapter_stride) ** int(config.num_adapter_layers)
     return hop
+
+
+def _length_function(network: Any) -> Any:
+    """The network's own computation of its output length from its input length (transformers names it after the
+    model family), or None."""
+    for name in ("_get_feat_extract_output_lengths", "_get_subsampling_output_length"):
+        if callable(getattr(network, name, None)):
+            return getattr(network, name)
+    return None
+
+
+def _output_lengths(network: Any, input_lengths: Sequence[int]) -> list[int]:
+    import torch
+
+    lengths = _length_function(network)(torch.tensor(list(input_lengths), dtype=torch.long))
+    return [int(n) for n in lengths]
 
 
 def _one_line(exc: BaseException) -> str:

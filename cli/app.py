@@ -1,19 +1,22 @@
 """The `decode` command: the lab's one entry point, a thin layer over the Python API that notebooks use too.
 
-Each module of this package holds the subcommands of one part of the pipeline: `store` (synth, import, info),
-`cache`, `run` (run, hotwords), `sweep` (sweep, report, demo), `bench`, and the groups `lm` and `native`.
+Each module of this package holds the subcommands of one part of the pipeline: `speech` (speak), `store` (synth,
+import, info), `cache`, `train`, `run` (run, hotwords), `sweep` (sweep, report, demo), `bench`, and the groups `lm`
+and `native`.
 """
 
 from __future__ import annotations
 
 import typer
 
-from cli import bench, cache, lm, native, run, store, sweep
+from cli import bench, cache, lm, native, run, speech, store, sweep, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0],
                   pretty_exceptions_enable=False)
 
+app.command("speak")(speech.speak)
 app.command("cache")(cache.cache)
+app.command("train")(train.train)
 app.command("synth")(store.synth)
 app.command("import")(store.import_)
 app.command("info")(store.info)

@@ -133,3 +133,54 @@ def _cached_model(model_dir: Path):
     if model_dir not in _MODELS:
         _MODELS[model_dir] = Wav2Vec2ForCTC.from_pretrained(model_dir).eval()
     return _MODELS[model_dir]
+
+
+def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH_LABELS, seed: int = 0) -> Path:
+    """A random tiny CTC model that reads filterbank features (`input_features`), saved with its feature extractor
+    and a character tokenizer: kind "w2v-bert" (Wav2Vec2BertForCTC, 50 frames/s) or "parakeet" (ParakeetForCTC,
+    8x subsampling: 12.5 frames/s)."""
+    import torch
+    from transformers import (
+        ParakeetCTCConfig,
+        ParakeetFeatureExtractor,
+        ParakeetForCTC,
+        SeamlessM4TFeatureExtractor,
+        Wav2Vec2BertConfig,
+        Wav2Vec2BertForCTC,
+        Wav2Vec2CTCTokenizer,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    Wav2Vec2CTCTokenizer(str(write_vocab(folder / "labels.json", labels))).save_pretrained(folder)
+    (folder / "labels.json").unlink()
+    torch.manual_seed(seed)
+    if kind == "w2v-bert":
+        SeamlessM4TFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
+        model = Wav2Vec2BertForCTC(Wav2Vec2BertConfig(
+            vocab_size=len(labels), pad_token_id=0, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+            intermediate_size=48, output_hidden_size=32, conv_depthwise_kernel_size=5,
+            position_embeddings_type="rotary", feature_projection_input_dim=160, layerdrop=0.0))
+    elif kind == "parakeet":
+        ParakeetFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
+        model = ParakeetForCTC(ParakeetCTCConfig(vocab_size=len(labels), pad_token_id=0, encoder_config={
+            "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2,
+            "intermediate_size": 48, "subsampling_conv_channels": 16, "conv_kernel_size": 5, "layerdrop": 0.0,
+            "dropout": 0.0, "activation_dropout": 0.0, "attention_dropout": 0.0}))
+    else:
+        raise ValueError(kind)
+    model.eval()
+    model.save_pretrained(folder)
+    return folder
+
+
+def unbatched_filterbank_log_probs(model_dir: Path, waveform: np.ndarray) -> np.ndarray:
+    """The reference for a filterbank model: one utterance through its own extractor and model, nothing of ours."""
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModelForCTC
+
+    model = AutoModelForCTC.from_pretrained(model_dir).eval()
+    extractor = AutoFeatureExtractor.from_pretrained(model_dir)
+    inputs = extractor(waveform, sampling_rate=16000, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(input_features=inputs["input_features"]).logits[0]
+    return torch.log_softmax(logits, dim=-1).numpy()
