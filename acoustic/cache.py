@@ -27,6 +27,7 @@ on. Audio at another rate than the model's is resampled (scipy polyphase, noted 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -42,7 +43,7 @@ from acoustic.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, S
 from logits.console import progress as progress_bar
 from logits.console import say
 from logits.errors import LabError, StoreError, VocabularyError
-from logits.files import write_json_atomic
+from logits.files import sha256_file, write_json_atomic
 from logits.store import DTYPES as STORE_DTYPES
 from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
 from logits.vocabulary import BLANK_NAMES, Vocabulary
@@ -227,6 +228,18 @@ def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32")
     )
 
 
+def weights_fingerprint(model: str | Path) -> str | None:
+    """sha256 of a local model folder's weights (safetensors or PyTorch files, in name order), None for a hub id:
+    a store records exactly which weights made it, so that a retrained model's stores are told apart."""
+    folder = Path(model)
+    files = sorted(f for pattern in ("*.safetensors", "pytorch_model*.bin") for f in folder.glob(pattern))
+    if not folder.is_dir() or not files:
+        return None
+    if len(files) == 1:
+        return sha256_file(files[0])
+    return hashlib.sha256("".join(f"{f.name}:{sha256_file(f)}\n" for f in files).encode()).hexdigest()
+
+
 def vocabulary_from_tokenizer(tokenizer: Any, columns: int, model: str = "the model") -> Vocabulary:
     """The store vocabulary of a model with `columns` outputs: its tokenizer's labels, the pad token as the blank.
 
@@ -318,6 +331,7 @@ def cache_logits(
         "tool": "decode cache",
         "model": str(model),
         "model_commit": acoustic.commit,
+        "model_weights_sha256": weights_fingerprint(model),
         "audio": str(audio),
         "audio_source": source.description,
         "split": split,

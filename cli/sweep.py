@@ -12,7 +12,7 @@ from cli.console import emit_json, run_command
 from cli.run import beam_params
 
 DEMO_RUN_DIR = Path("runs/demo")
-DEMO_ALPHAS = "0.1:1.1:0.2"
+DEMO_ALPHAS = "0.1:1.7:0.2"
 DEMO_BETAS = "0:3:0.5"
 
 
@@ -78,25 +78,29 @@ def demo(
     decoder: Annotated[str, typer.Option(help="Beam decoder: fastbeam or beam (pyctcdecode).")] = "fastbeam",
     first: Annotated[Optional[int], typer.Option(help="Sweep only the first N utterances (default: all).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
+    synthetic: Annotated[bool, typer.Option(
+        "--synthetic", help="Sweep the synthetic acoustic model's store instead of real speech.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
-    """From a fresh clone: build the LM and a synthetic held-out store if missing, then sweep 6 x 7 LM weights."""
+    """From a fresh clone: build the LM, speak the held-out sentences with espeak-ng, cache them with the shipped
+    acoustic model (models/espeak-ctc), then sweep 9 x 7 LM weights and plot WER."""
     from experiments.defaults import DefaultData
     from experiments.sweep import sweep as run_sweep
 
     defaults = DefaultData()
     lm = defaults.ensure_lm(say=_note)
-    store = defaults.ensure_store(say=_note)
+    store = defaults.ensure_store(say=_note) if synthetic else defaults.ensure_speech_store(say=_note)
     if first is not None:
         from experiments.subset import subset_store
 
         store = subset_store(store, first, store.with_name(f"{store.name}-first{first}")).path
+    run_dir = DEMO_RUN_DIR.with_name(DEMO_RUN_DIR.name + "-synthetic") if synthetic else DEMO_RUN_DIR
     typer.echo(f"sweeping {store} with {decoder} and {lm}: alpha {DEMO_ALPHAS} x beta {DEMO_BETAS} into "
-               f"{DEMO_RUN_DIR}", err=True)
-    result = run_sweep(store, lm, DEMO_ALPHAS, DEMO_BETAS, decoder=decoder, workers=workers, run_dir=DEMO_RUN_DIR,
+               f"{run_dir}", err=True)
+    result = run_sweep(store, lm, DEMO_ALPHAS, DEMO_BETAS, decoder=decoder, workers=workers, run_dir=run_dir,
                        command=sys.argv)
     _print_sweep(result, 10)
-    typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {DEMO_RUN_DIR}` shows all this again)")
+    typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {run_dir}` shows all this again)")
     if json_:
         emit_json(result.summary())
 

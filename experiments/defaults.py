@@ -1,7 +1,9 @@
 """The embedded default data that `decode demo` and `decode bench --default` run on, built on first use.
 
-The default 4-gram (`make lm` builds it into lm/build) and synthetic stores of its held-out sentences (text the LM
-never saw), one per regime of the synthetic acoustic model. Later calls find them and do nothing.
+The default 4-gram (`make lm` builds it into lm/build); its held-out sentences (text the LM never saw) spoken by
+espeak-ng and cached with the shipped acoustic model (models/espeak-ctc): the demo's real path; and synthetic stores
+of the same sentences, one per regime of the synthetic acoustic model, for controlled comparisons (the bench). Later
+calls find them and do nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from acoustic.cache import cache_logits, weights_fingerprint
+from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store
 from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts
 from logits.errors import LabError
@@ -30,6 +34,12 @@ class DefaultData:
     """Where the default LM and stores live (relative to the working directory, like every default path)."""
 
     lm_dir: Path = DEFAULT_LM_DIR
+    model_dir: Path = Path("models/espeak-ctc")
+    speech_dir: Path = Path("data/speech")
+    # voice set -> the espeak-ng families its held-out speech is spoken in: those the model was trained on, and an
+    # accent it never heard.
+    voice_sets: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "seen": TRAINING_FAMILIES, "unseen": UNSEEN_FAMILIES})
     # regime -> (store directory, synthetic model settings); the first is the demo's store.
     stores: Mapping[str, tuple[Path, SynthSettings]] = field(default_factory=lambda: {
         "default": (Path("data/heldout-store"), SynthSettings()),
@@ -81,6 +91,29 @@ class DefaultData:
         sentences = self.heldout.read_text(encoding="utf-8").splitlines()
         synthesize_store(sentences, path, seed=SEED, settings=settings, source=str(self.heldout))
         return path
+
+    def ensure_speech_store(self, voices: str = "seen", say: Say = _quiet, batch_size: int = 8) -> Path:
+        """The held-out sentences spoken in the `voices` set (seed 0) and cached with the shipped model: a real
+        acoustic model's log-probs. Made again when the model's weights changed since."""
+        speech = self.speech_dir / f"heldout-{voices}"
+        store = Path("data") / f"heldout-{voices}-voices-store"
+        weights = weights_fingerprint(self.model_dir)
+        if weights is None:
+            raise LabError(f"{self.model_dir} holds no model weights; the repository ships them (git checkout "
+                           f"{self.model_dir}), and `make model` trains them again")
+        if (store / STORE_FILE).is_file():
+            if LogitsStore.open(store).provenance.get("model_weights_sha256") == weights:
+                return store
+            say(f"{store} was cached with other weights of {self.model_dir}; caching again")
+            shutil.rmtree(store)
+        if not self.heldout.is_file():
+            self.ensure_lm(say)
+        sentences = self.heldout.read_text(encoding="utf-8").splitlines()
+        say(f"speaking {len(sentences)} held-out sentences into {speech} ({voices} voices; first run only)")
+        speak(sentences, speech, seed=SEED, voices=VoiceSettings(families=self.voice_sets[voices]))
+        say(f"caching them with {self.model_dir} into {store}")
+        cache_logits(str(self.model_dir), speech, store, batch_size=batch_size, overwrite=True)
+        return store
 
     def ensure_stores(self, say: Say = _quiet) -> list[tuple[str, Path]]:
         """Every regime's store: (regime, store path) pairs."""

@@ -21,7 +21,7 @@ from experiments.report import report
 from experiments.sweep import sweep
 from lm.errors import LMError
 from logits.errors import LabError, StoreError
-from logits.store import StoreWriter
+from logits.store import LogitsStore, StoreWriter
 from sweep_helpers import VOCAB, decode_cli, integrity, make_lm, make_store, noisy, rows
 
 runner = CliRunner()
@@ -371,8 +371,9 @@ def test_cli_report_of_a_directory_without_results(tmp_path):
     assert result.exit_code == 2 and "has no results.sqlite" in result.output
 
 
-def test_demo_builds_its_store_and_sweeps_6_by_7(tmp_path, monkeypatch):
-    """`decode demo` from a checkout whose LM is built (a tiny stand-in here; building the real one takes minutes)."""
+@pytest.fixture()
+def demo_checkout(tmp_path, monkeypatch):
+    """A checkout whose LM is built (a tiny stand-in here; building the real one takes minutes), and `decode demo`."""
     import typer
 
     from cli import sweep as cli_sweep
@@ -387,12 +388,37 @@ def test_demo_builds_its_store_and_sweeps_6_by_7(tmp_path, monkeypatch):
     demo_app = typer.Typer()
     demo_app.command("demo")(cli_sweep.demo)
     demo_app.command("other")(lambda: None)  # two commands, so typer keeps the subcommand name
-    result = runner.invoke(demo_app, ["demo", "--decoder", "beam", "--first", "3", "--json"])
+    return lambda *args: runner.invoke(demo_app, ["demo", *args, "--json"])
+
+
+def test_demo_on_the_synthetic_store_sweeps_9_by_7(demo_checkout, tmp_path):
+    result = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["points"] == 42 and summary["computed"] == 42
+    assert summary["points"] == 63 and summary["computed"] == 63
     assert (tmp_path / "data" / "heldout-store" / "store.json").is_file()
+    assert (tmp_path / "runs" / "demo-synthetic" / "wer_heatmap.png").is_file()
+    assert "WER heatmap: runs/demo-synthetic/wer_heatmap.png" in result.stdout
+    again = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
+    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 63
+
+
+def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
+    from audio_fixtures import build_tiny_filterbank_model, have_tools
+
+    if not have_tools():
+        pytest.skip("espeak-ng is needed to speak the held-out sentences")
+    build_tiny_filterbank_model(tmp_path / "models" / "espeak-ctc", "w2v-bert")  # stands in for the shipped model
+    result = demo_checkout()
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["points"] == 63 and summary["greedy_wer"] is not None
+    store = LogitsStore.open(tmp_path / "data" / "heldout-seen-voices-store")
+    assert len(store) == 4 and store.frames_per_second == 50.0
+    assert store.provenance["model"] == "models/espeak-ctc" and store.provenance["model_weights_sha256"]
+    assert len(list((tmp_path / "data" / "speech" / "heldout-seen").rglob("*.flac"))) == 4
     assert (tmp_path / "runs" / "demo" / "wer_heatmap.png").is_file()
-    assert "WER heatmap: runs/demo/wer_heatmap.png" in result.stdout
-    again = runner.invoke(demo_app, ["demo", "--decoder", "beam", "--first", "3", "--json"])
-    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 42
+    # Other weights: the store is cached again (new rows), the speech is reused.
+    build_tiny_filterbank_model(tmp_path / "models" / "espeak-ctc", "w2v-bert", seed=1)
+    again = demo_checkout()
+    assert again.exit_code == 0 and "cached with other weights" in again.output
