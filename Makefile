@@ -1,4 +1,4 @@
-# ctc-decoding-lab: `make install`, `make lm`, `make test`, `make demo`, `make bench`.
+# ctc-decoding-lab: `make install`, `make lm`, `make test`, `make demo`, `make bench`, `make model`.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := build-essential cmake libboost-program-options-dev libboost-s
 	libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libeigen3-dev r-cran-janeaustenr espeak-ng sox libsndfile1
 LM_DIR := lm/build
 
-.PHONY: install debian test lm demo bench clean
+.PHONY: install debian test lm demo bench model clean
 
 install: debian $(STAMP)
 
@@ -47,6 +47,10 @@ demo: install lm
 
 bench: install lm
 	$(DECODE) bench --default
+
+# Trains models/espeak-ctc again from scratch (about 35 minutes on two cores); the repository ships its result.
+model: install lm
+	$(DECODE) train --out models/espeak-ctc --work data/train-espeak
 
 clean:
 	rm -rf $(VENV) $(LM_DIR) runs

@@ -25,10 +25,12 @@ from audio_fixtures import (
     AT_22050,
     UTTERANCES,
     build_librispeech,
+    build_tiny_filterbank_model,
     build_tiny_model,
     have_tools,
     sox,
     speak,
+    unbatched_filterbank_log_probs,
     unbatched_log_probs,
     write_vocab,
 )
@@ -510,3 +512,26 @@ def test_vocab_json_with_extra_special_tokens_keeps_the_model_columns(tmp_path):
     assert vocabulary.labels == WAV2VEC2_ENGLISH_LABELS and vocabulary.blank == 0
     with pytest.raises(VocabularyError, match="names 33 of the model's 40 output columns"):
         vocabulary_from_tokenizer(tokenizer, 40)
+
+
+# ------------------------------------------------------------------------------------- models that read filterbanks
+
+
+# Kind -> frames per second: the extractor's 10 ms hop times its frame stacking (2) or the encoder's subsampling (8).
+KINDS = {"w2v-bert": 50.0, "parakeet": 12.5}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_filterbank_models_cache_batched_exactly_as_unbatched(kind, libri, tmp_path):
+    model = build_tiny_filterbank_model(tmp_path / kind, kind)
+    report = cache_logits(str(model), libri, tmp_path / "store", batch_size=3, progress=False)
+    store = LogitsStore.open(report.store)
+    assert sorted(store.ids) == sorted(UTTERANCES) and store.frames_per_second == KINDS[kind]
+    assert store.provenance["padding"] == "attention_mask"
+    for utt in store.utterances:
+        speaker, chapter, _ = utt.id.split("-")
+        waveform, rate = soundfile.read(libri / speaker / chapter / f"{utt.id}.flac", dtype="float32")
+        reference = unbatched_filterbank_log_probs(model, resample(waveform, rate, 16000))
+        assert store[utt.id].shape == reference.shape, utt.id  # the model's own frame count, no padding frames
+        np.testing.assert_allclose(store[utt.id], reference, atol=2e-5, err_msg=utt.id)
+        assert abs(utt.frames / KINDS[kind] - waveform.shape[0] / rate) < 0.25  # the rate matches the audio
