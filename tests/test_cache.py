@@ -535,3 +535,11 @@ def test_filterbank_models_cache_batched_exactly_as_unbatched(kind, libri, tmp_p
         assert store[utt.id].shape == reference.shape, utt.id  # the model's own frame count, no padding frames
         np.testing.assert_allclose(store[utt.id], reference, atol=2e-5, err_msg=utt.id)
         assert abs(utt.frames / KINDS[kind] - waveform.shape[0] / rate) < 0.25  # the rate matches the audio
+
+
+def test_a_filterbank_model_without_its_feature_extractor_is_one_clear_error(libri, tmp_path):
+    model = build_tiny_filterbank_model(tmp_path / "model", "w2v-bert")
+    (model / "preprocessor_config.json").unlink()
+    with pytest.raises(CacheError, match=f"cannot load CTC model {model}"):
+        cache_logits(str(model), libri, tmp_path / "store", progress=False)
+    assert not (tmp_path / "store").exists()
