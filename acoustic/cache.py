@@ -219,7 +219,7 @@ def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32")
         feature_extractor=extractor,
         vocabulary=vocabulary,
         sampling_rate=sampling_rate,
-        frames_per_second=sampling_rate / _hop_samples(network.config, extractor, input_name, model),
+        frames_per_second=sampling_rate / _hop_samples(network, extractor, input_name),
         uses_attention_mask=bool(getattr(extractor, "return_attention_mask", False)),
         input_name=input_name,
         device=torch_device,
@@ -508,22 +508,16 @@ def _output_columns(network: Any) -> int:
     return int(columns)
 
 
-def _hop_samples(config: Any, extractor: Any, input_name: str, model: str) -> int:
-    """Input samples per output frame, from the model's config (and for filterbank models its extractor's hop): the
-    product of the conv strides of a waveform model; the extractor's hop times its frame stacking times the encoder's
-    subsampling for a filterbank model; times the adapter's strides, if any."""
+def _hop_samples(network: Any, extractor: Any, input_name: str) -> int:
+    """Input samples per output frame: for a waveform model, the network's downsampling; for a filterbank model, the
+    extractor's hop (10 ms) times its frame stacking (Wav2Vec2-BERT's 2) times the encoder's subsampling (Parakeet's
+    8). The downsampling is read off the model's own output length computation (its config's strides, kernels and
+    adapters), on an input long enough that edge effects round away."""
+    long = 1 << 20
+    downsampling = max(1, round(long / _output_lengths(network, [long])[0]))
     if input_name == "input_values":
-        strides = getattr(config, "conv_stride", None)
-        if not strides:
-            raise CacheError(f"{model}: its config has no conv_stride, so its frames per second are unknown")
-        hop = math.prod(int(s) for s in strides)
-    else:
-        encoder = getattr(config, "encoder_config", config)
-        hop = int(getattr(extractor, "hop_length", 160)) * int(getattr(extractor, "stride", 1))
-        hop *= int(getattr(encoder, "subsampling_factor", 1))
-    if getattr(config, "add_adapter", False):
-        hop *= int(config.adapter_stride) ** int(config.num_adapter_layers)
-    return hop
+        return downsampling
+    return int(getattr(extractor, "hop_length", 160)) * int(getattr(extractor, "stride", 1)) * downsampling
 
 
 def _length_function(network: Any) -> Any:

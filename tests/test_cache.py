@@ -517,8 +517,8 @@ def test_vocab_json_with_extra_special_tokens_keeps_the_model_columns(tmp_path):
 # ------------------------------------------------------------------------------------- models that read filterbanks
 
 
-# Kind -> frames per second: the extractor's 10 ms hop times its frame stacking (2) or the encoder's subsampling (8).
-KINDS = {"w2v-bert": 50.0, "parakeet": 12.5}
+# Kind -> frames per second: the extractor's 10 ms hop times its frame stacking (2) or the encoder's subsampling.
+KINDS = {"w2v-bert": 50.0, "parakeet": 12.5, "lasr": 25.0}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
