@@ -13,7 +13,7 @@ from cli.run import beam_params
 
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_ALPHAS = "0.1:1.7:0.2"
-DEMO_BETAS = "0:3:0.5"
+DEMO_BETAS = "0:4:0.5"
 
 
 @run_command
@@ -83,7 +83,7 @@ def demo(
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
     """From a fresh clone: build the LM, speak the held-out sentences with espeak-ng, cache them with the shipped
-    acoustic model (models/espeak-ctc), then sweep 9 x 7 LM weights and plot WER."""
+    acoustic model (models/espeak-ctc), then sweep 9 x 9 LM weights and plot WER."""
     from experiments.defaults import DefaultData
     from experiments.sweep import sweep as run_sweep
 

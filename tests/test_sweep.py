@@ -391,16 +391,16 @@ def demo_checkout(tmp_path, monkeypatch):
     return lambda *args: runner.invoke(demo_app, ["demo", *args, "--json"])
 
 
-def test_demo_on_the_synthetic_store_sweeps_9_by_7(demo_checkout, tmp_path):
+def test_demo_on_the_synthetic_store_sweeps_9_by_9(demo_checkout, tmp_path):
     result = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["points"] == 63 and summary["computed"] == 63
+    assert summary["points"] == 81 and summary["computed"] == 81
     assert (tmp_path / "data" / "heldout-store" / "store.json").is_file()
     assert (tmp_path / "runs" / "demo-synthetic" / "wer_heatmap.png").is_file()
     assert "WER heatmap: runs/demo-synthetic/wer_heatmap.png" in result.stdout
     again = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
-    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 63
+    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 81
 
 
 def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
@@ -412,7 +412,7 @@ def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
     result = demo_checkout()
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["points"] == 63 and summary["greedy_wer"] is not None
+    assert summary["points"] == 81 and summary["greedy_wer"] is not None
     store = LogitsStore.open(tmp_path / "data" / "heldout-seen-voices-store")
     assert len(store) == 4 and store.frames_per_second == 50.0
     assert store.provenance["model"] == "models/espeak-ctc" and store.provenance["model_weights_sha256"]
