@@ -135,6 +135,14 @@ def _cached_model(model_dir: Path):
     return _MODELS[model_dir]
 
 
+# The encoder of the tiny Parakeet and LASR models: two small conformer layers, no dropout.
+TINY_CONFORMER = {
+    "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2,
+    "intermediate_size": 48, "subsampling_conv_channels": 16, "conv_kernel_size": 5, "layerdrop": 0.0,
+    "dropout": 0.0, "activation_dropout": 0.0, "attention_dropout": 0.0,
+}
+
+
 def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH_LABELS, seed: int = 0) -> Path:
     """A random tiny CTC model that reads filterbank features (`input_features`), saved with its feature extractor
     and a character tokenizer: kind "w2v-bert" (Wav2Vec2BertForCTC, 50 frames/s), "parakeet" (ParakeetForCTC, 8x
@@ -165,16 +173,11 @@ def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH
             position_embeddings_type="rotary", feature_projection_input_dim=160, layerdrop=0.0))
     elif kind == "lasr":
         LasrFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
-        model = LasrForCTC(LasrCTCConfig(vocab_size=len(labels), pad_token_id=0, encoder_config={
-            "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2,
-            "intermediate_size": 48, "subsampling_conv_channels": 16, "conv_kernel_size": 5, "layerdrop": 0.0,
-            "dropout": 0.0, "activation_dropout": 0.0, "attention_dropout": 0.0}))
+        model = LasrForCTC(LasrCTCConfig(vocab_size=len(labels), pad_token_id=0, encoder_config=TINY_CONFORMER))
     elif kind == "parakeet":
         ParakeetFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
-        model = ParakeetForCTC(ParakeetCTCConfig(vocab_size=len(labels), pad_token_id=0, encoder_config={
-            "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2,
-            "intermediate_size": 48, "subsampling_conv_channels": 16, "conv_kernel_size": 5, "layerdrop": 0.0,
-            "dropout": 0.0, "activation_dropout": 0.0, "attention_dropout": 0.0}))
+        model = ParakeetForCTC(ParakeetCTCConfig(vocab_size=len(labels), pad_token_id=0,
+                                                 encoder_config=TINY_CONFORMER))
     else:
         raise ValueError(kind)
     model.eval()

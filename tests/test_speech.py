@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import soundfile
@@ -84,3 +85,23 @@ def test_cli(tmp_path):
     assert "en-gb-scotland" in (tmp_path / "s" / "espeak" / "0000" / "voices.tsv").read_text()
     missing = CliRunner().invoke(app, ["speak", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "t")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_the_shipped_model_recognises_espeak_speech(tmp_path):
+    """models/espeak-ctc is a real trained model: it reads held-out sentences spoken in a training voice family."""
+    pytest.importorskip("transformers")
+    import jiwer
+
+    from acoustic.cache import cache_logits
+    from decoders import DecoderConfig, build_decoder
+    from logits.store import LogitsStore
+
+    sentences = ["IT IS A TRUTH UNIVERSALLY ACKNOWLEDGED", "SHE WAS NOT AT ALL AFRAID OF HIM",
+                 "THEY WALKED TOWARDS THE HOUSE IN SILENCE"]
+    speak(sentences, tmp_path / "speech", seed=0, voices=VoiceSettings(families=("en-us",)), show_progress=False)
+    shipped = Path(__file__).resolve().parents[1] / "models" / "espeak-ctc"
+    report = cache_logits(str(shipped), tmp_path / "speech", tmp_path / "store", progress=False)
+    store = LogitsStore.open(report.store)
+    assert store.frames_per_second == 50.0 and store.provenance["model_weights_sha256"]
+    greedy = build_decoder(DecoderConfig("greedy"), store.vocabulary).decode_store(store)
+    assert jiwer.cer(store.references, [h.text for h in greedy]) < 0.2  # 5.7% on the 400 held-out sentences
