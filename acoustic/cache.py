@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,7 @@ from acoustic.audio import AudioEntry, AudioInfo, AudioReadError, AudioSource, S
 from logits.console import progress as progress_bar
 from logits.console import say
 from logits.errors import LabError, StoreError, VocabularyError
-from logits.files import sha256_file, write_json_atomic
+from logits.files import check_writable_output, sha256_file, write_json_atomic
 from logits.store import DTYPES as STORE_DTYPES
 from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
 from logits.vocabulary import BLANK_NAMES, Vocabulary
@@ -293,6 +292,7 @@ def cache_logits(
     """
     started = time.perf_counter()
     out = Path(out)
+    check_writable_output(out, "--out", folder=True)  # before the model loads and the audio is read
     if batch_size < 1:
         raise CacheError(f"--batch-size must be at least 1, not {batch_size}")
     if limit is not None and limit < 1:

@@ -15,6 +15,7 @@ from experiments import bench as B
 from experiments.defaults import HARD_DIFFICULTY, DefaultData
 from logits.console import progress, say
 from logits.errors import LabError
+from logits.files import check_writable_output
 
 
 def _say(message: str) -> None:
@@ -112,6 +113,8 @@ def bench(
     """Time and score pyctcdecode, this project's beam decoders, the peers (ctc-beam-decoder, flashlight) and greedy
     on the same utterances, LM and search parameters."""
     params = beam_params(alpha=alpha, beta=beta, beam_width=beam_width)
+    if out is not None:
+        check_writable_output(out, "--out")
     names = B.parse_decoders(decoders)
     B.contenders(names)  # an unknown name fails now, not after the stores are built
     started = time.perf_counter()

@@ -12,6 +12,7 @@ from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
 from experiments.evaluate import evaluate
 from logits.console import progress
+from logits.files import check_writable_output
 from logits.store import LogitsStore
 
 
@@ -61,6 +62,8 @@ def run(
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
 ) -> None:
     """Decode a store and score it against its references."""
+    if out is not None:
+        check_writable_output(out, "--out")  # before decoding, which may take long
     opened = LogitsStore.open(store)
     params = beam_params(lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
                          unk_score_offset, hotword, hotword_weight)

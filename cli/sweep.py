@@ -10,6 +10,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.run import beam_params
+from logits.files import check_writable_output
 
 DEMO_RUN_DIR = Path("runs/demo")
 DEMO_ALPHAS = "0.1:1.7:0.2"
@@ -60,6 +61,8 @@ def report(
     from experiments import report as reporting
     from experiments.results import ResultsDB
 
+    if csv is not None:
+        check_writable_output(csv, "--csv")
     made = reporting.report(run_dir, run)
     typer.echo(reporting.format_report(made.results, top))
     _print_files(run_dir, made.heatmap, made.best_hypotheses)

@@ -251,6 +251,8 @@ class ResultsDB:
                 )
             if version == 0:
                 _retry_locked(lambda: self._create_schema(conn))
+        except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
+            raise ResultsError(_describe(exc, self.path)) from exc
         except sqlite3.DatabaseError as exc:
             raise ResultsError(
                 f"{self.path} is not a readable results database ({exc}); move it away and rerun the sweep"
@@ -286,7 +288,7 @@ class ResultsDB:
 
     def add_store(self, store: LogitsStore) -> None:
         """Record the store's ids and references once, so hypotheses can be exported without the store."""
-        self.conn.execute(
+        self._write(
             "INSERT OR IGNORE INTO stores (fingerprint, path, ids, refs) VALUES (?, ?, ?, ?)",
             (store.fingerprint, str(store.path), json.dumps(store.ids), json.dumps(store.references)),
         )
@@ -296,23 +298,31 @@ class ResultsDB:
         row = result.columns()
         row["hypotheses"] = json.dumps(list(result.hypotheses))
         names = ", ".join(row)
-        cursor = self.conn.execute(
+        cursor = self._write(
             f"INSERT OR IGNORE INTO results ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
         )
         return cursor.rowcount == 1
+
+    def _write(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One write statement; a full disk or a read-only file becomes a ResultsError naming the file (the rows
+        committed before are intact)."""
+        try:
+            return self.conn.execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise ResultsError(_describe(exc, self.path)) from exc
 
     def start_run(self, command: Sequence[str], store_fingerprint: str, alphas: Sequence[float],
                   betas: Sequence[float], keys: Sequence[str], greedy_key: str | None) -> int:
         """Record a sweep of the alphas x betas grid whose points are stored under `keys` (alpha-major)."""
         plan = {"alphas": list(alphas), "betas": list(betas), "greedy": greedy_key, "keys": list(keys)}
-        cursor = self.conn.execute(
+        cursor = self._write(
             "INSERT INTO runs (command, plan, store_fingerprint, started, status, pid) VALUES (?, ?, ?, ?, ?, ?)",
             (json.dumps(list(command)), json.dumps(plan), store_fingerprint, now(), "running", os.getpid()),
         )
         return int(cursor.lastrowid)
 
     def finish_run(self, run_id: int, status: str, reused: int, computed: int) -> None:
-        self.conn.execute(
+        self._write(
             "UPDATE runs SET finished = ?, status = ?, reused = ?, computed = ? WHERE id = ?",
             (now() if status == "done" else None, status, reused, computed, run_id),
         )
@@ -430,6 +440,19 @@ def _frame(points: Sequence[PointResult]):
     import pandas as pd
 
     return pd.DataFrame([p.columns() for p in points], columns=list(RESULT_COLUMNS))
+
+
+def _describe(exc: sqlite3.OperationalError, path: Path) -> str:
+    """What an SQLite operational error means for the user, without blaming a database that may be fine."""
+    text = str(exc)
+    if "full" in text:
+        return (f"the disk holding {path} is full ({text}); free some space and run the command again: the results "
+                "stored so far are intact and a sweep resumes")
+    if "readonly" in text or "read-only" in text:
+        return f"{path} cannot be written ({text}): the file or its folder is read-only"
+    if "unable to open" in text:
+        return f"cannot open {path} ({text}): check that its folder exists and that it may be written"
+    return f"{path}: {text}"
 
 
 def _retry_locked(action, attempts: int = 50):

@@ -31,10 +31,11 @@ from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
-from experiments.results import PointResult, ResultsDB, RunResults, keyed_config, now, result_key
+from experiments.results import DB_FILE, PointResult, ResultsDB, RunResults, keyed_config, now, result_key
 from experiments.versions import versions
 from logits.console import progress
 from logits.errors import LabError
+from logits.files import check_writable_output
 from logits.store import LogitsStore
 
 RUNS_DIR = Path("runs")
@@ -140,6 +141,7 @@ def sweep(
     tasks, greedy_task = _plan(opened, grid, base, loaded.fingerprint, _words_fingerprint(loaded.unigrams))
 
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(opened.path, loaded.fingerprint)
+    check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
     run_id = db.start_run(

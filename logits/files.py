@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, TypeVar
 
+from logits.errors import FileAccessError, describe_os_error
+
 _CHUNK = 1 << 20
 T = TypeVar("T")
 
@@ -30,7 +32,10 @@ def atomic_write(path: str | Path, mode: str = "w", fsync: bool = False) -> Iter
     # A name of its own per writer: two processes writing one file (two sweeps into one run directory) must not
     # rename each other's half-written file.
     tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    handle = open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else "utf-8")
+    try:
+        handle = open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else "utf-8")
+    except OSError as exc:
+        raise FileAccessError(f"cannot write {path}: {describe_os_error(exc, path)}") from exc
     try:
         with handle:
             yield handle
@@ -38,8 +43,10 @@ def atomic_write(path: str | Path, mode: str = "w", fsync: bool = False) -> Iter
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise FileAccessError(f"cannot write {path}: {describe_os_error(exc, path)}") from exc
         raise
 
 
@@ -86,3 +93,25 @@ def build_once(lock_path: str | Path, find: Callable[[], T | None], build: Calla
     with exclusive(lock_path):
         found = find()
         return found if found is not None else build()
+
+
+def check_writable_output(path: str | Path, what: str = "output", folder: bool = False) -> Path:
+    """Fail before any work when `path` cannot be written: inside a logits store (whose files it would replace), a
+    folder where a file is wanted (unless `folder`: then `path` is a folder to write into), or in a folder this
+    process may not write. Creates missing parent folders."""
+    path = Path(path)
+    for above in (path.parent, *path.parent.parents):
+        if (above / "store.json").is_file() or ((above / "pending.json").is_file() and (above / "shards").is_dir()):
+            raise FileAccessError(f"{what} {path} is inside the logits store {above}; write it somewhere else "
+                                  "(the store's own files would be replaced)")
+    if path.is_dir() and not folder:
+        raise FileAccessError(f"{what} {path} is a folder; give a file name")
+    if path.exists() and folder and not path.is_dir():
+        raise FileAccessError(f"{what} {path} is a file; give a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(f"cannot create the folder of {what} {path}: {describe_os_error(exc)}") from exc
+    if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise FileAccessError(f"{what} {path} is not writable: permission denied")
+    return path

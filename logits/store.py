@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from logits.checks import check_logprobs, to_logprobs
-from logits.errors import LogitsError, StoreError
+from logits.errors import FileAccessError, LogitsError, StoreError, describe_os_error
 from logits.files import atomic_write, write_text_atomic
 from logits.vocabulary import Vocabulary
 
@@ -33,6 +33,8 @@ VERSION = 1
 STORE_FILE = "store.json"
 PENDING_FILE = "pending.json"
 SHARDS = "shards"
+# The key in store.json of the sha256 of the rest of store.json, checked on every open: a hand edit shows.
+METADATA_HASH = "metadata_sha256"
 DTYPES = ("float32", "float16")
 
 
@@ -78,6 +80,16 @@ class LogitsStore:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"{manifest_path} is not valid JSON ({exc}); the store is corrupt") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            detail = describe_os_error(exc, manifest_path) if isinstance(exc, OSError) else str(exc)
+            raise StoreError(f"cannot read {manifest_path}: {detail}") from exc
+        recorded = manifest.get(METADATA_HASH)
+        if recorded is not None and recorded != _metadata_hash(manifest):
+            raise StoreError(
+                f"{manifest_path} was modified after the store was written (its metadata no longer matches the hash "
+                "recorded in it): edited references, ids or frame counts would make results keyed by the store's "
+                "fingerprint wrong. Restore the file, or rebuild the store with the command that wrote it."
+            )
         if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
             raise StoreError(
                 f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
@@ -125,6 +137,16 @@ class LogitsStore:
 
     def _slice(self, utt: Utterance) -> np.ndarray:
         return self._shards[utt.shard][utt.offset : utt.offset + utt.frames]
+
+    def verify(self) -> None:
+        """Hash every frame again and compare with the content fingerprint recorded when the store was written (a
+        full read of the store: `decode info --verify`); StoreError when they differ."""
+        settings = {"format": FORMAT, "version": VERSION, "vocabulary": self.vocabulary.to_dict(),
+                    "frames_per_second": self.frames_per_second, "dtype": self.dtype}
+        found = _fingerprint(settings, self.utterances, self._shards)
+        if found != self.fingerprint:
+            raise StoreError(f"{self.path}: its frames hash to {found[:12]}..., not to the recorded fingerprint "
+                             f"{self.fingerprint[:12]}...: a shard was modified; rebuild the store")
 
     @property
     def ids(self) -> list[str]:
@@ -195,6 +217,8 @@ class StoreWriter:
 
     def _prepare(self, overwrite: bool) -> None:
         path = self.path
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"{path} is a file; a logits store is a folder: give another --out")
         if (path / STORE_FILE).exists():
             if not overwrite:
                 raise StoreError(f"{path} already holds a complete store; delete it or pass overwrite (--force)")
@@ -269,6 +293,7 @@ class StoreWriter:
             "provenance": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")} | self.provenance,
             "utterances": [r.__dict__ for r in self._rows],
         }
+        manifest[METADATA_HASH] = _metadata_hash(manifest)
         write_text_atomic(self.path / STORE_FILE, json.dumps(manifest, indent=1), fsync=True)
         (self.path / PENDING_FILE).unlink(missing_ok=True)
         return LogitsStore.open(self.path)
@@ -279,7 +304,7 @@ class StoreWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.store = self.finish()
-        elif not issubclass(exc_type, (LogitsError, StoreError)):
+        elif not issubclass(exc_type, (LogitsError, StoreError, FileAccessError)):
             # Interrupted (Ctrl-C, a crash elsewhere): keep what was decoded so a rerun resumes from here.
             self.flush()
 
@@ -323,8 +348,12 @@ def _open_shard(path: Path, n: int, vocab_size: int, dtype: str) -> np.ndarray:
         array = np.load(shard_path, mmap_mode="r")
     except FileNotFoundError as exc:
         raise StoreError(f"{shard_path} is missing; the store is incomplete or was moved in part") from exc
-    except ValueError as exc:
-        raise StoreError(f"{shard_path} is truncated or corrupt ({exc}); rebuild the store") from exc
+    except (ValueError, EOFError) as exc:  # numpy raises EOFError for an empty file
+        size = shard_path.stat().st_size
+        raise StoreError(f"{shard_path} is truncated or corrupt ({size:,} bytes: {exc or 'no data'}); rebuild the "
+                         "store") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot read {shard_path}: {describe_os_error(exc, shard_path)}") from exc
     if array.ndim != 2 or array.shape[1] != vocab_size or array.dtype != np.dtype(dtype):
         raise StoreError(
             f"{shard_path}: expected [frames, {vocab_size}] {dtype}, found {list(array.shape)} {array.dtype}"
@@ -343,3 +372,8 @@ def _fingerprint(settings: Mapping, rows: Sequence[Utterance], shards: Sequence[
         digest.update(np.ascontiguousarray(shards[row.shard][row.offset : row.offset + row.frames]).tobytes())
     return digest.hexdigest()
 
+
+def _metadata_hash(manifest: Mapping) -> str:
+    """sha256 of store.json's canonical JSON without this hash itself: cheap enough to check on every open."""
+    body = {key: value for key, value in manifest.items() if key != METADATA_HASH}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
