@@ -184,6 +184,8 @@ def load_acoustic_model(model: str, device: str = "cpu", dtype: str = "float32")
     if not where.exists() and where.parent != Path(".") and where.parent.is_dir():
         raise CacheError(f"model folder {model} does not exist")
     hint = "" if where.is_dir() else " (not a local folder, so it was looked up on the Hugging Face hub)"
+    if not where.is_dir():
+        _check_hub_reachable(model)
 
     extractor = tokenizer = None
     try:
@@ -485,6 +487,35 @@ def _print_skipped(skipped: Sequence[Skipped]) -> None:
 
 def _say(message: str, bar: Any = None) -> None:
     say("", message, bar)
+
+
+def _check_hub_reachable(model: str, timeout: float = 5.0) -> None:
+    """Fail at once, rather than after minutes of retries, when MODEL must come from the hub and the hub cannot be
+    reached (no network, a firewall) and it is not in the local Hugging Face cache either."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return  # transformers then reads the local cache only, and fails fast by itself
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return
+    except Exception:  # a malformed id: let transformers explain it
+        return
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    url = urlparse(endpoint)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+    except OSError as exc:
+        raise CacheError(
+            f"model {model} is not a local folder and not in the Hugging Face cache, and the hub ({endpoint}) cannot "
+            f"be reached ({_one_line(exc)}); give a model folder saved with save_pretrained, or run where the hub "
+            "is reachable"
+        ) from exc
 
 
 def _torch_device(device: str) -> Any:

@@ -249,7 +249,7 @@ def train_model(settings: TrainSettings, work: str | Path, out: str | Path, lm_d
     _truncate_log(dev_log, state["step"])
 
     started = time.perf_counter() - state["seconds"]
-    with progress(settings.steps, "train", unit="step", disable=False) as bar:
+    with progress(settings.steps, "train", unit="step") as bar:
         bar.update(state["step"])
         while state["step"] < settings.steps:
             batches = length_batches(train, settings.batch_frames, settings.seed, state["epoch"])

@@ -60,10 +60,15 @@ def import_(
 @run_command
 def info(
     store: Annotated[Path, typer.Argument(help="Store directory.")],
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Read every frame and check it against the content fingerprint (a full read).")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Describe a store: vocabulary, size, provenance, fingerprint."""
+    """Describe a store: vocabulary, size, provenance, fingerprint. Opening checks store.json against the hash
+    recorded in it; --verify checks every frame too."""
     opened = LogitsStore.open(store)
+    if verify:
+        opened.verify()
     summary = {
         "path": str(opened.path),
         "utterances": len(opened),
@@ -74,6 +79,7 @@ def info(
         "labels": "".join(opened.vocabulary.tokens),
         "case": opened.vocabulary.case,
         "fingerprint": opened.fingerprint,
+        "verified": verify,
         "provenance": dict(opened.provenance),
     }
     if json_:

@@ -27,20 +27,25 @@ def sweep(
     decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: fastbeam (this project's C++, same results as "
                                               "pyctcdecode) or beam (pyctcdecode).")] = "fastbeam",
     beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
+    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
+    token_min_logp: Annotated[Optional[float], typer.Option(help="Skip tokens below this log-prob.")] = None,
+    unk_score_offset: Annotated[Optional[float], typer.Option(help="Penalty for words outside the LM.")] = None,
     hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
     hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count; 1: no pool).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<store>-<LM fingerprint>).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
+    yes: Annotated[bool, typer.Option("--yes", help="Run a grid of more than 400 points to decode.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
     from experiments.sweep import sweep as run_sweep
 
-    params = beam_params(beam_width=beam_width, hotword=hotword, hotword_weight=hotword_weight)
+    params = beam_params(beam_width=beam_width, beam_prune_logp=beam_prune_logp, token_min_logp=token_min_logp,
+                         unk_score_offset=unk_score_offset, hotword=hotword, hotword_weight=hotword_weight)
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=out, command=sys.argv)
+                           workers=workers, run_dir=out, command=sys.argv, yes=yes)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None

@@ -146,7 +146,8 @@ class PointResult:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One sweep invocation. `finished` is None while it runs, or for ever if it was killed."""
+    """One sweep invocation. `finished` is None while it runs or if it stopped early; `status` is running, done,
+    failed or interrupted (Ctrl-C, or its process is gone: killed, crashed)."""
 
     id: int
     command: tuple[str, ...]
@@ -430,7 +431,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         greedy_key=plan.get("greedy"),
         started=row["started"],
         finished=row["finished"],
-        status=row["status"],
+        status=_status(row["status"], row["pid"]),
         reused=row["reused"],
         computed=row["computed"],
     )
@@ -442,10 +443,23 @@ def _frame(points: Sequence[PointResult]):
     return pd.DataFrame([p.columns() for p in points], columns=list(RESULT_COLUMNS))
 
 
+def _status(recorded: str, pid: int | None) -> str:
+    """A run recorded as running whose process is gone was killed (kill -9, a crash, a power cut): `interrupted`."""
+    if recorded != "running" or pid is None:
+        return recorded
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:  # alive, but another user's
+        pass
+    return recorded
+
+
 def _describe(exc: sqlite3.OperationalError, path: Path) -> str:
     """What an SQLite operational error means for the user, without blaming a database that may be fine."""
     text = str(exc)
-    if "full" in text:
+    if "full" in text or ("disk I/O error" in text and _nearly_full(path.parent)):
         return (f"the disk holding {path} is full ({text}); free some space and run the command again: the results "
                 "stored so far are intact and a sweep resumes")
     if "readonly" in text or "read-only" in text:
@@ -453,6 +467,16 @@ def _describe(exc: sqlite3.OperationalError, path: Path) -> str:
     if "unable to open" in text:
         return f"cannot open {path} ({text}): check that its folder exists and that it may be written"
     return f"{path}: {text}"
+
+
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """SQLite reports a disk that fills while it creates its WAL files as a mere "disk I/O error"."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
 
 
 def _retry_locked(action, attempts: int = 50):

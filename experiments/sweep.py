@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -39,6 +40,8 @@ from logits.files import check_writable_output
 from logits.store import LogitsStore
 
 RUNS_DIR = Path("runs")
+# More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
+CONFIRM_POINTS = 400
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ def sweep(
     show_progress: bool | None = None,
     on_point: Callable[[PointResult], None] | None = None,
     command: Sequence[str] | None = None,
+    yes: bool = False,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -119,6 +123,7 @@ def sweep(
     fixed (beam_width, hotwords, hotword_weight, ...). `workers` defaults to the CPU count; 1 decodes in this process.
     `run_dir` defaults to runs/<store dir name>-<short LM fingerprint>. Writes RUN_DIR/results.sqlite,
     RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl. Points already in the results store are reused.
+    More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take).
     """
     from experiments import report
     from lm.model import LanguageModelCache
@@ -144,14 +149,18 @@ def sweep(
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
+    every = [greedy_task, *tasks]
+    reused = db.existing(t.key for t in every)
+    todo = [t for t in every if t.key not in reused]
+    if len(todo) > CONFIRM_POINTS and not yes:
+        estimate = _estimate_seconds(check, opened) * len(todo) / max(1, min(workers, len(todo)))
+        raise LabError(f"{len(todo)} points to decode would take about {estimate / 3600:.1f} h here (from a sample "
+                       f"of the store); pass --yes to run them, or sweep a coarser grid first")
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
         [t.key for t in tasks], greedy_task.key,
     )
-    every = [greedy_task, *tasks]
-    reused = db.existing(t.key for t in every)
-    todo = [t for t in every if t.key not in reused]
     computed: set[str] = set()
     status = "failed"
     try:
@@ -356,11 +365,27 @@ def _die_with_parent() -> None:
 
 
 def _worker_count(workers: int | None) -> int:
+    """Worker processes: the usable cores by default, and never more (each loads its own copy of the LM)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers is None:
-        return os.cpu_count() or 1
+        return usable
     if workers < 1:
         raise LabError(f"--workers must be >= 1, got {workers}")
+    if workers > usable:
+        warnings.warn(f"--workers {workers} is more than the {usable} cores this process may use; using {usable} "
+                      "(each worker loads the LM, and more would only compete for the cores)", stacklevel=3)
+        return usable
     return int(workers)
+
+
+def _estimate_seconds(decoder: Decoder, store: LogitsStore, sample: int = 10) -> float:
+    """Seconds one point takes: the first `sample` utterances decoded, scaled to the store's frames."""
+    count = min(sample, len(store))
+    frames = sum(u.frames for u in store.utterances[:count])
+    started = time.perf_counter()
+    for i in range(count):
+        decoder.decode(store[i])
+    return (time.perf_counter() - started) * store.total_frames / max(1, frames)
 
 
 def _api_command(store, lm, grid: Grid, decoder: str, fixed: Mapping, unigrams, workers: int) -> list[str]:
