@@ -35,6 +35,9 @@ class Decoder(abc.ABC):
     name: ClassVar[str]
     defaults: ClassVar[Mapping[str, Any]] = {}
     threaded: ClassVar[bool] = False
+    # The longest utterance, in frames, the decoder takes (None: any): a guard for searches whose memory grows
+    # steeply with the utterance, refusing with a message that names the utterance and the way around.
+    max_frames: ClassVar[int | None] = None
 
     def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms: "LanguageModelCache | None" = None) -> None:
         """`lms` is the cache a decoder takes its language model from; decoders without an LM ignore it."""
@@ -60,6 +63,7 @@ class Decoder(abc.ABC):
     def decode(self, logprobs: np.ndarray, where: str = "input") -> Hypothesis:
         """Decode one utterance; `where` names it in error messages."""
         logprobs = check_logprobs(logprobs, self.vocabulary.size, where)
+        self._check_length(logprobs.shape[0], where)
         if logprobs.shape[0] == 0:
             return EMPTY
         return self._decode(np.asarray(logprobs, dtype=np.float32))
@@ -78,11 +82,20 @@ class Decoder(abc.ABC):
         spreads utterances over threads).
         """
         hypotheses = []
-        for _, logprobs in store:
+        for utt, logprobs in store:
+            self._check_length(utt.frames, f"utterance {utt.id!r} of {store.path}")
             hypotheses.append(self._decode(np.asarray(logprobs, dtype=np.float32)) if len(logprobs) else EMPTY)
             if on_progress:
                 on_progress(1)
         return hypotheses
+
+    def _check_length(self, frames: int, where: str) -> None:
+        if self.max_frames is not None and frames > self.max_frames:
+            raise DecoderConfigError(
+                f"{where} has {frames:,} frames, more than the {self.max_frames:,} the {self.name!r} decoder takes: "
+                "its memory and time grow steeply with the utterance (gigabytes past about 100,000 frames). Decode "
+                "it with --decoder fastbeam (the same results in a fraction of the memory), or split the audio."
+            )
 
     @abc.abstractmethod
     def _decode(self, logprobs: np.ndarray) -> Hypothesis: ...

@@ -22,6 +22,8 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
     """
 
     name = "beam"
+    # pyctcdecode keeps every beam's full history; past this (about 17 minutes at 50 frames/s) it needs gigabytes.
+    max_frames = 50_000
 
     def _build(self) -> None:
         # pyctcdecode logs about special tokens like <s> and <unk>; they are expected in wav2vec2 vocabularies.

@@ -75,6 +75,11 @@ CREATE TABLE IF NOT EXISTS runs (
     computed INTEGER,
     pid INTEGER
 );
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    claimed TEXT NOT NULL
+);
 """
 
 # Columns of `results` shown in tables and data frames; the hypotheses blob is left out (fetch it by key).
@@ -252,6 +257,8 @@ class ResultsDB:
                 )
             if version == 0:
                 _retry_locked(lambda: self._create_schema(conn))
+            elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'claims'").fetchone() is None:
+                _retry_locked(lambda: self._create_schema(conn))  # a file from before claims existed
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
         except sqlite3.DatabaseError as exc:
@@ -309,6 +316,27 @@ class ResultsDB:
         committed before are intact)."""
         try:
             return self.conn.execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise ResultsError(_describe(exc, self.path)) from exc
+
+    def claim(self, key: str) -> bool:
+        """Take the point `key` for this process, so that two sweeps into one run directory never both decode it.
+        False when another live process holds it; a claim whose process is gone (killed, crashed) is taken over."""
+        pid = os.getpid()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.conn.execute("SELECT pid FROM claims WHERE key = ?", (key,)).fetchone()
+                if row is not None and row["pid"] != pid and _alive(row["pid"]):
+                    self.conn.execute("COMMIT")
+                    return False
+                self.conn.execute("INSERT OR REPLACE INTO claims (key, pid, claimed) VALUES (?, ?, ?)",
+                                  (key, pid, now()))
+                self.conn.execute("COMMIT")
+                return True
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
         except sqlite3.OperationalError as exc:
             raise ResultsError(_describe(exc, self.path)) from exc
 
@@ -445,15 +473,23 @@ def _frame(points: Sequence[PointResult]):
 
 def _status(recorded: str, pid: int | None) -> str:
     """A run recorded as running whose process is gone was killed (kill -9, a crash, a power cut): `interrupted`."""
-    if recorded != "running" or pid is None:
-        return recorded
+    if recorded == "running" and pid is not None and not _alive(pid):
+        return "interrupted"
+    return recorded
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (run directories are written by processes of one machine)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return "interrupted"
+        return False
     except PermissionError:  # alive, but another user's
-        pass
-    return recorded
+        return True
+    try:  # a killed process that nobody has reaped yet (a zombie) still answers signal 0
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _describe(exc: sqlite3.OperationalError, path: Path) -> str:

@@ -295,8 +295,8 @@ class _PointRunner:
         return decoder
 
     def run(self, task: Task) -> Outcome:
-        # Another sweep into the same directory may have stored this point since we planned: skip it.
-        if self.db.has(task.key):
+        # Another sweep into the same directory may have stored this point since we planned, or be decoding it now.
+        if self.db.has(task.key) or not self.db.claim(task.key):
             return Outcome(task.key, None)
         evaluation = evaluate(self.store, self.decoder(task.config))
         return Outcome(task.key, PointResult(

@@ -211,3 +211,14 @@ def test_the_notebook_outside_the_repository_says_where_to_run_it(tmp_path):
         ("from pathlib", "import", "if ROOT", "    raise")))
     run = subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0 and "run this notebook from inside the ctc-decoding-lab repository" in run.stderr
+
+
+def test_pyctcdecode_refuses_an_utterance_it_would_need_gigabytes_for(tmp_path, lm, vocab):
+    from logits.store import write_store
+
+    long = np.full((50_001, vocab.size), np.log(0.01 / (vocab.size - 1)), np.float32)
+    long[:, vocab.blank] = np.log(0.99)
+    store = write_store(tmp_path / "long", ["long-1"], [long], vocab, references=["A"])
+    one_error(invoke("run", store.path, "--decoder", "beam", "--lm", lm), "utterance 'long-1'",
+              "50,001 frames, more than the 50,000 the 'beam' decoder takes", "--decoder fastbeam")
+    assert invoke("run", store.path, "--decoder", "greedy").exit_code == 0

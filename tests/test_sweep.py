@@ -232,6 +232,7 @@ def test_two_concurrent_sweeps_store_each_point_once(tmp_path):
         assert process.returncode == 0, err
     summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert all(s["reused"] + s["computed"] == 12 for s in summaries)  # each run accounts for every point
+    assert sum(s["computed"] for s in summaries) == 12  # and each point was decoded by one of them only
     stored = rows(tmp_path / "run")
     assert len(stored) == 13 and len({r["key"] for r in stored}) == 13
     assert integrity(tmp_path / "run") == "ok"
