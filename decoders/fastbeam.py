@@ -2,8 +2,8 @@
 
 Same parameters as `beam` (decoders.constants.BEAM_DEFAULTS) and, on the same input, the same text, scores and word
 frames: the C++ code reproduces pyctcdecode 0.5.0's algorithm step by step for character (non-BPE) vocabularies,
-including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache and shared by every fastbeam
-decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
+including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache
+and shared by every fastbeam decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
 """
 
 from __future__ import annotations

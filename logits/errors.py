@@ -1,5 +1,6 @@
-"""The root error type of the lab, the errors of the store layer, and what an OS error means for the user. Every package's errors derive from `LabError`:
-a message meant for the person at the keyboard.
+"""The root error type of the lab, the errors of the store layer, and what an OS error means for the user.
+
+Every package's errors derive from `LabError`: a message meant for the person at the keyboard.
 
 The CLI prints these without a traceback; anything else is a bug and keeps its traceback.
 """
