@@ -154,8 +154,9 @@ def sweep(
     todo = [t for t in every if t.key not in reused]
     if len(todo) > CONFIRM_POINTS and not yes:
         estimate = _estimate_seconds(check, opened) * len(todo) / max(1, min(workers, len(todo)))
-        raise LabError(f"{len(todo)} points to decode would take about {estimate / 3600:.1f} h here (from a sample "
-                       f"of the store); pass --yes to run them, or sweep a coarser grid first")
+        took = f"{estimate / 3600:.1f} h" if estimate >= 3600 else f"{estimate / 60:.1f} min"
+        raise LabError(f"{len(todo)} points to decode would take about {took} here (from a sample of the store); "
+                       "pass --yes to run them, or sweep a coarser grid first")
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
