@@ -1,4 +1,4 @@
-"""`decode lm build | build-default | tools`: KenLM n-gram language models (thin over `lm.build`)."""
+"""`decode lm build | build-default | eval | tools`: KenLM n-gram language models (thin over `lm`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-from cli.console import run_command
+from cli.console import emit_json, run_command
 from lm.build import DEFAULT_LM_DIR, LMArtifacts, build_default_lm, build_lm
+from lm.errors import LMError
+from lm.evaluate import evaluate_lm
 from lm.kenlm_tools import ensure_kenlm_binaries
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build KenLM n-gram language models.")
@@ -17,8 +19,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build KenLM 
 
 def _report(artifacts: LMArtifacts) -> None:
     stats = artifacts.stats
-    summary = {key: stats.get(key) for key in ("sentences", "words", "lm_words", "heldout", "vocabulary", "ngrams",
-                                               "seconds")}
+    summary = {key: stats.get(key) for key in ("format", "sentences", "words", "lm_words", "heldout", "vocabulary",
+                                               "ngrams", "bytes", "heldout_perplexity", "heldout_oov_rate",
+                                               "normalise_seconds", "seconds")}
     typer.echo(f"arpa:     {artifacts.arpa}")
     typer.echo(f"binary:   {artifacts.binary}")
     typer.echo(f"unigrams: {artifacts.unigrams}")
@@ -29,16 +32,27 @@ def _report(artifacts: LMArtifacts) -> None:
 @app.command()
 @run_command
 def build(
-    corpus: Annotated[Path, typer.Option(help="UTF-8 prose to train on.")],
+    corpus: Annotated[Path, typer.Option(help="UTF-8 text to train on: prose or one sentence per line, plain or gzip.")],
     order: Annotated[int, typer.Option(help="n-gram order, 2..6.")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     case: Annotated[str, typer.Option(help="upper or lower: the case of the acoustic model's labels.")] = "upper",
     heldout: Annotated[int, typer.Option(help="Sentences (4..30 words) to keep out of the LM.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed for choosing the held-out sentences.")] = 0,
     memory: Annotated[str, typer.Option(help="lmplz -S: memory for sorting, e.g. 20% or 2G.")] = "20%",
+    format: Annotated[str, typer.Option(help="prose (wrapped paragraphs), lines (one sentence per line) or auto.")]
+    = "auto",
+    prune: Annotated[str, typer.Option(help="lmplz --prune counts per order, e.g. '0 0 1 1' (drop 3- and 4-grams "
+                                            "seen once).")] = "",
+    quantize: Annotated[bool, typer.Option("--quantize", help="Quantised trie binary (build_binary -q 8 -b 8 "
+                                                              "trie): smaller.")] = False,
 ) -> None:
-    """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json from a text file."""
-    _report(build_lm(corpus, out, order=order, case=case, heldout=heldout, seed=seed, memory=memory))
+    """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json from a text file (plain or gzip)."""
+    try:
+        thresholds = tuple(int(t) for t in prune.replace(",", " ").split())
+    except ValueError:
+        raise LMError(f"--prune takes counts per order, e.g. '0 0 1 1'; got {prune!r}") from None
+    _report(build_lm(corpus, out, order=order, case=case, heldout=heldout, seed=seed, memory=memory, format=format,
+                     prune=thresholds, quantize=quantize))
 
 
 @app.command("build-default")
@@ -55,3 +69,20 @@ def tools() -> None:
     binaries = ensure_kenlm_binaries()
     typer.echo(f"lmplz:        {binaries.lmplz}")
     typer.echo(f"build_binary: {binaries.build_binary}")
+
+
+@app.command("eval")
+@run_command
+def eval_(
+    lm: Annotated[Path, typer.Argument(help="KenLM model, .arpa or .bin.")],
+    text: Annotated[Path, typer.Argument(help="Text to score: prose or one sentence per line, plain or gzip.")],
+    case: Annotated[str, typer.Option(help="upper or lower: the case of the LM's words.")] = "upper",
+    format: Annotated[str, typer.Option(help="prose, lines or auto.")] = "auto",
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Perplexity and out-of-vocabulary rate of a text under an LM (KenLM's scoring, sentence ends included)."""
+    found = evaluate_lm(lm, text, case=case, format=format)
+    typer.echo(f"{found.text}: {found.sentences:,} sentences, {found.words:,} words")
+    typer.echo(f"perplexity {found.perplexity:.1f}   OOV {found.oov:,} words ({100 * found.oov_rate:.2f}%)")
+    if json_:
+        emit_json(found.to_dict())

@@ -16,18 +16,19 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
-from lm.corpus import default_corpus_text
+from lm.corpus import FORMATS, CorpusReader, default_corpus_text
 from lm.errors import LMError
+from lm.evaluate import evaluate_lm
 from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure_kenlm_binaries, run_captured
 from lm.model import UNIGRAMS_FILENAME, read_arpa_unigrams
-from lm.normalize import CASES, normalize_sentences
-from logits.console import say
+from lm.normalize import CASES
+from logits.console import progress, say
 from logits.files import atomic_write, sha256_file, write_json_atomic
 
 BUILD_JSON = "build.json"
@@ -71,6 +72,28 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
             handle.write("\n")
 
 
+def _split_heldout(found: CorpusPass, chosen: set[str], lm_text: Path) -> tuple[list[str], int, int]:
+    """The corpus's normalised text as `lm_text`, without the chosen sentences: (held-out sentences in the order they
+    first occur, LM sentences, LM words)."""
+    all_text = found.path
+    if not chosen:
+        os.replace(all_text, lm_text)
+        return [], found.sentences, found.words
+    held: dict[str, None] = {}
+    sentences = words = 0
+    with open(all_text, encoding="utf-8") as source, open(lm_text, "w", encoding="utf-8", newline="\n") as target:
+        for line in source:
+            sentence = line.rstrip("\n")
+            if sentence in chosen:
+                held.setdefault(sentence)
+                continue
+            target.write(line)
+            sentences += 1
+            words += sentence.count(" ") + 1
+    all_text.unlink()
+    return list(held), sentences, words
+
+
 def _check_arguments(order: int, case: str, heldout: int, memory: str) -> None:
     if not 2 <= order <= MAX_ORDER:
         raise LMError(f"order must be between 2 and {MAX_ORDER} (the kenlm module's compiled maximum), got {order}")
@@ -82,27 +105,64 @@ def _check_arguments(order: int, case: str, heldout: int, memory: str) -> None:
         raise LMError(f"memory must be what lmplz -S takes, e.g. '20%', '500M' or '2G'; got {memory!r}")
 
 
-def _read_corpus(corpus: Path) -> str:
-    if not corpus.is_file():
-        raise LMError(f"corpus {corpus} does not exist or is not a file; expected a UTF-8 text file of prose.")
-    try:
-        return corpus.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise LMError(f"corpus {corpus} is not UTF-8 (byte {exc.start}: {exc.reason}); expected UTF-8 text. "
-                      f"Convert it first, e.g. `iconv -f latin1 -t utf-8 {corpus} > corpus.utf8.txt`.") from exc
-
-
 def select_heldout(sentences: list[str], count: int, seed: int) -> list[str]:
     """`count` distinct sentences of 4..30 words, chosen reproducibly from `seed`, in the order they first occur."""
+    chosen = choose_heldout({s for s in sentences if _heldout_candidate(s)}, count, seed)
+    return list(dict.fromkeys(s for s in sentences if s in chosen))
+
+
+def choose_heldout(candidates: set[str], count: int, seed: int) -> set[str]:
+    """`count` of the candidate sentences, chosen reproducibly from `seed`."""
     if count == 0:
-        return []
-    candidates = sorted({s for s in sentences if HELDOUT_MIN_WORDS <= len(s.split()) <= HELDOUT_MAX_WORDS})
-    if count > len(candidates):
-        raise LMError(f"asked to hold out {count} sentences but the corpus has only {len(candidates)} distinct "
+        return set()
+    ordered = sorted(candidates)
+    if count > len(ordered):
+        raise LMError(f"asked to hold out {count} sentences but the corpus has only {len(ordered)} distinct "
                       f"sentences of {HELDOUT_MIN_WORDS}..{HELDOUT_MAX_WORDS} words; pass a smaller --heldout.")
     # Sorting first makes the choice independent of set iteration order (which changes with PYTHONHASHSEED).
-    chosen = set(random.Random(seed).sample(candidates, count))
-    return list(dict.fromkeys(s for s in sentences if s in chosen))
+    return set(random.Random(seed).sample(ordered, count))
+
+
+def _heldout_candidate(sentence: str) -> bool:
+    return HELDOUT_MIN_WORDS <= len(sentence.split()) <= HELDOUT_MAX_WORDS
+
+
+@dataclass
+class CorpusPass:
+    """What one streaming pass over a corpus found: its normalised text went to `path`."""
+
+    path: Path
+    sentences: int = 0
+    words: int = 0
+    candidates: set[str] = field(default_factory=set)  # held-out candidates, collected only when asked for
+    seconds: float = 0.0
+
+
+def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", heldout: bool = False) -> CorpusPass:
+    """Stream the corpus's normalised sentences into `out`, one per line, counting them. Memory does not grow with
+    the corpus, except for the distinct held-out candidates when `heldout` (a held-out set needs to see them all)."""
+    found = CorpusPass(out)
+    started = time.perf_counter()
+    total = corpus.stat().st_size
+    with open(out, "w", encoding="utf-8", newline="\n") as handle, \
+            progress(total, f"normalising {corpus.name}", unit="B") as bar:
+        reader = CorpusReader(corpus, case, format)
+        done = 0
+        for sentence in reader:
+            handle.write(sentence)
+            handle.write("\n")
+            found.sentences += 1
+            found.words += sentence.count(" ") + 1
+            if heldout and _heldout_candidate(sentence):
+                found.candidates.add(sentence)
+            if found.sentences % 20_000 == 0:
+                position = min(total, reader.position)
+                bar.update(position - done)
+                done = position
+                bar.set_postfix_str(f"{found.words:,} words", refresh=False)
+        bar.update(total - done)
+    found.seconds = time.perf_counter() - started
+    return found
 
 
 def _arpa_counts(arpa: Path) -> dict[str, int]:
@@ -119,10 +179,10 @@ def _arpa_counts(arpa: Path) -> dict[str, int]:
 
 
 def _run_lmplz(binaries: KenLMBinaries, text: Path, arpa: Path, order: int, memory: str, scratch: Path,
-               fallback: bool) -> bool:
+               fallback: bool, prune: Sequence[int] = ()) -> bool:
     """Run lmplz; returns whether fallback discounts were used (retrying with them if lmplz asks for it)."""
     command: list[str | Path] = [binaries.lmplz, "-o", str(order), "-S", memory, "-T", scratch,
-                                 "--text", text, "--arpa", arpa]
+                                 "--text", text, "--arpa", arpa, *(["--prune", *map(str, prune)] if prune else [])]
     what = f"lmplz (building the {order}-gram ARPA)"
     result = run_captured([*command, "--discount_fallback"] if fallback else command, what)
     if result.returncode != 0 and not fallback and "discount_fallback" in result.stdout:
@@ -137,35 +197,31 @@ def _run_lmplz(binaries: KenLMBinaries, text: Path, arpa: Path, order: int, memo
 
 def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER, case: str = DEFAULT_CASE,
              heldout: int = 0, seed: int = DEFAULT_SEED, memory: str = "20%",
-             binaries: KenLMBinaries | None = None) -> LMArtifacts:
-    """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json in out_dir from a UTF-8 prose file.
+             binaries: KenLMBinaries | None = None, format: str = "auto", prune: Sequence[int] = (),
+             quantize: bool = False) -> LMArtifacts:
+    """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json in out_dir from a UTF-8 text file.
 
+    format: "prose" (wrapped paragraphs, split into sentences), "lines" (one sentence per line, as
+    librispeech-lm-norm.txt) or "auto" (told from the first lines); plain or gzip-compressed. The corpus is streamed
+    through a file: memory does not grow with it (except for the distinct held-out candidates when heldout > 0).
     heldout: how many distinct sentences of 4..30 words to keep out of the LM (every occurrence is removed).
     memory: lmplz's -S (without it lmplz reserves 80% of RAM).
+    prune: lmplz's --prune thresholds per order (e.g. (0, 0, 1, 1): drop 3- and 4-grams seen once).
+    quantize: a quantised trie binary (build_binary -q 8 -b 8 trie): smaller, slightly less exact.
     binaries: lmplz and build_binary; by default those of ensure_kenlm_binaries(), built on first use.
     """
     started = time.monotonic()
     corpus = Path(corpus)
     out_dir = Path(out_dir)
     _check_arguments(order, case, heldout, memory)
+    if prune and (len(prune) > order or any(int(t) < 0 for t in prune) or list(prune) != sorted(prune)):
+        raise LMError(f"prune takes up to {order} non-decreasing counts >= 0 (one per order, e.g. 0 0 1 1), got "
+                      f"{list(prune)}")
+    if format not in FORMATS:
+        raise LMError(f"format must be one of {FORMATS}, got {format!r}")
+    if not corpus.is_file():
+        raise LMError(f"corpus {corpus} does not exist or is not a file; expected a UTF-8 text file.")
     binaries = binaries or ensure_kenlm_binaries()
-
-    _say(f"reading and normalising {corpus}")
-    raw = _read_corpus(corpus)
-    sentences = normalize_sentences(raw, case)
-    words = sum(len(s.split()) for s in sentences)
-    if not sentences:
-        raise LMError(f"corpus {corpus} has no words after normalisation to letters and apostrophes; "
-                      "expected prose in a Latin alphabet.")
-    held = select_heldout(sentences, heldout, seed)
-    held_set = set(held)
-    lm_sentences = [s for s in sentences if s not in held_set]
-    lm_words = sum(len(s.split()) for s in lm_sentences)
-    _say(f"{len(sentences):,} sentences, {words:,} words; holding out {len(held):,} sentences "
-         f"({len(sentences) - len(lm_sentences):,} occurrences removed); LM text: {lm_words:,} words")
-    if not lm_sentences:
-        raise LMError(f"corpus {corpus} has no sentences left for the LM after holding out {len(held)}; "
-                      "pass a smaller --heldout or a larger corpus.")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{order}gram"
@@ -174,15 +230,31 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
     # The scratch directory lives in out_dir so that the final renames stay on one filesystem (atomic).
     scratch = Path(tempfile.mkdtemp(prefix=".lm-build-", dir=out_dir))
     try:
+        reader_format = format if format != "auto" else CorpusReader(corpus, case).format
+        _say(f"reading and normalising {corpus} ({reader_format} format)")
+        found = normalise_corpus(corpus, scratch / "all.txt", case, reader_format, heldout=heldout > 0)
+        sentences, words = found.sentences, found.words
+        if not sentences:
+            raise LMError(f"corpus {corpus} has no words after normalisation to letters and apostrophes; "
+                          "expected text in a Latin alphabet.")
+        chosen = choose_heldout(found.candidates, heldout, seed)
+        found.candidates = set()
         text_path = scratch / "lm.txt"
-        _write_lines(text_path, lm_sentences)
+        held, lm_sentences, lm_words = _split_heldout(found, chosen, text_path)
+        _say(f"{sentences:,} sentences, {words:,} words ({words / max(found.seconds, 1e-9):,.0f} words/s "
+             f"normalised); holding out {len(held):,} sentences ({sentences - lm_sentences:,} occurrences removed); "
+             f"LM text: {lm_words:,} words")
+        if not lm_sentences:
+            raise LMError(f"corpus {corpus} has no sentences left for the LM after holding out {len(held)}; "
+                          "pass a smaller --heldout or a larger corpus.")
         partial = {key: scratch / path.name for key, path in final.items()}
 
         _say(f"lmplz: estimating the {order}-gram model (-S {memory})")
         fallback = _run_lmplz(binaries, text_path, partial["arpa"], order, memory, scratch,
-                              fallback=lm_words < SMALL_TEXT_WORDS)
-        _say("build_binary: converting the ARPA to KenLM's binary format")
-        result = run_captured([binaries.build_binary, partial["arpa"], partial["binary"]], "build_binary")
+                              fallback=lm_words < SMALL_TEXT_WORDS, prune=prune)
+        _say("build_binary: converting the ARPA to KenLM's binary format" + (" (quantised trie)" if quantize else ""))
+        shape = ["-q", "8", "-b", "8", "trie"] if quantize else []
+        result = run_captured([binaries.build_binary, *shape, partial["arpa"], partial["binary"]], "build_binary")
         if result.returncode != 0:
             raise command_failure(result, "build_binary")
 
@@ -191,6 +263,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
         if held:
             _write_lines(partial["heldout"], held)
         counts = _arpa_counts(partial["arpa"])
+        scored = evaluate_lm(partial["binary"], partial["heldout"], case, "lines") if held else None
         if len(counts) != order:
             raise LMError(f"lmplz wrote {partial['arpa']} with n-gram orders {sorted(counts)}, expected 1..{order}; "
                           f"the text is probably too small for a {order}-gram. Use a larger corpus or lower --order.")
@@ -202,13 +275,19 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
             "case": case,
             "seed": seed,
             "memory": memory,
-            "sentences": len(sentences),
+            "format": reader_format,
+            "sentences": sentences,
             "words": words,
-            "lm_sentences": len(lm_sentences),
+            "normalise_seconds": round(found.seconds, 2),
+            "lm_sentences": lm_sentences,
             "lm_words": lm_words,
             "heldout": len(held),
             "heldout_words": sum(len(s.split()) for s in held),
-            "heldout_occurrences_removed": len(sentences) - len(lm_sentences),
+            "heldout_occurrences_removed": sentences - lm_sentences,
+            "heldout_perplexity": None if scored is None else round(scored.perplexity, 2),
+            "heldout_oov_rate": None if scored is None else round(scored.oov_rate, 5),
+            "prune": list(prune),
+            "quantized": quantize,
             "vocabulary": len(vocabulary),
             "ngrams": counts,
             "discount_fallback": fallback,

@@ -1,4 +1,5 @@
-"""The default LM corpus: Jane Austen's six novels, from Debian's r-cran-janeaustenr.
+"""LM corpora: reading any corpus as a stream of normalised sentences (prose or one sentence per line, plain or
+gzip), and the default corpus, Jane Austen's six novels, from Debian's r-cran-janeaustenr.
 
 It is public-domain prose of about 720k words that an apt package delivers offline, which is all the machines here
 can reach. `austen_books()` would need dplyr, which Debian does not pull in, so we read the six plain data sets, each a
@@ -7,10 +8,15 @@ character vector with one line of the book per element.
 
 from __future__ import annotations
 
+import gzip
+import re
 import shutil
 import subprocess
+from pathlib import Path
+from typing import IO, Iterator
 
 from lm.errors import LMError
+from lm.normalize import normalize_sentences, normalize_words
 
 AUSTEN_BOOKS = ("prideprejudice", "sensesensibility", "emma", "mansfieldpark", "northangerabbey", "persuasion")
 MIN_CORPUS_WORDS = 500_000
@@ -49,3 +55,105 @@ def default_corpus_text() -> str:
                       f"six novels; the R package looks incomplete. Reinstall it: `apt-get install --reinstall "
                       f"r-cran-janeaustenr`.")
     return text
+
+
+# ------------------------------------------------------------------------------------------------- reading corpora
+
+FORMATS = ("auto", "prose", "lines")
+_GZIP_MAGIC = b"\x1f\x8b"
+_SNIFF_LINES = 2000
+_SENTENCE_END = tuple('.!?"\'')
+_INNER_BOUNDARY = re.compile(r"[.!?][\"')]*\s+[\"']?[A-Z]")
+# Text already in the LM alphabet (one case, letters, apostrophes, spaces) needs no normalisation: LibriSpeech's
+# librispeech-lm-norm.txt is all like this, and skipping the regular expressions makes reading it several times faster.
+_NORMALISED = {"upper": re.compile(r"[A-Z' ]*"), "lower": re.compile(r"[a-z' ]*")}
+
+
+def open_corpus(path: Path) -> IO[str]:
+    """A UTF-8 text file, plain or gzip-compressed (told by its first bytes, not its name)."""
+    if not path.is_file():
+        raise LMError(f"corpus {path} does not exist or is not a file; expected a UTF-8 text file.")
+    with open(path, "rb") as probe:
+        head = probe.read(4096)
+    if head.startswith(_GZIP_MAGIC):
+        return gzip.open(path, "rt", encoding="utf-8", newline=None)
+    if b"\0" in head:
+        raise LMError(f"corpus {path} is a binary file (it holds NUL bytes), not UTF-8 text; give the text corpus "
+                      "(an LM's .bin or .arpa is not a corpus).")
+    return open(path, encoding="utf-8", newline=None)
+
+
+def sniff_format(path: Path) -> str:
+    """'lines' when the corpus holds one sentence per line, 'prose' for paragraphs. A line corpus either has (nearly)
+    no sentence punctuation (normalised text such as librispeech-lm-norm.txt) or ends nearly every line with it and
+    has no sentence boundary inside its lines."""
+    lines: list[str] = []
+    with open_corpus(path) as handle:
+        for line in _decoded(handle, path):
+            if line.strip():
+                lines.append(line.strip())
+            if len(lines) >= _SNIFF_LINES:
+                break
+    if not lines:
+        return "lines"
+    if sum(any(mark in line for mark in ".!?;") for line in lines) < 0.1 * len(lines):
+        return "lines"  # (nearly) no sentence punctuation: normalised text, a sentence per line
+    inner = sum(bool(_INNER_BOUNDARY.search(line)) for line in lines) / len(lines)
+    ending = sum(line.endswith(_SENTENCE_END) for line in lines) / len(lines)
+    # Several sentences on a line (a paragraph per line) or lines that stop mid-sentence (wrapped text): prose.
+    return "lines" if inner < 0.2 and ending >= 0.8 else "prose"
+
+
+class CorpusReader:
+    """A corpus's normalised sentences, streamed: one per line for a line corpus, split at sentence ends within each
+    paragraph for prose. Memory holds one paragraph at a time, whatever the corpus size. `position` is how far the
+    reading has got in the file's stored (for gzip: compressed) bytes, for progress."""
+
+    def __init__(self, path: Path, case: str, format: str = "auto") -> None:
+        if format not in FORMATS:
+            raise LMError(f"corpus format must be one of {FORMATS}, got {format!r}")
+        self.path, self.case = Path(path), case
+        self.format = sniff_format(self.path) if format == "auto" else format
+        self._raw: IO[bytes] | None = None
+
+    @property
+    def position(self) -> int:
+        try:
+            return self._raw.tell() if self._raw is not None else 0
+        except (OSError, ValueError):
+            return 0
+
+    def __iter__(self) -> Iterator[str]:
+        fast = _NORMALISED[self.case]
+        with open_corpus(self.path) as handle:
+            buffer = handle.buffer
+            self._raw = getattr(buffer, "fileobj", None) or getattr(buffer, "raw", None)
+            if self.format == "lines":
+                for line in _decoded(handle, self.path):
+                    words = line.split() if fast.fullmatch(line.rstrip("\n")) else normalize_words(line, self.case)
+                    if words:
+                        yield " ".join(words)
+                return
+            paragraph: list[str] = []
+            for line in _decoded(handle, self.path):
+                if line.strip():
+                    paragraph.append(line)
+                    continue
+                yield from normalize_sentences("".join(paragraph), self.case)
+                paragraph = []
+            yield from normalize_sentences("".join(paragraph), self.case)
+
+
+def corpus_sentences(path: Path, case: str, format: str = "auto") -> Iterator[str]:
+    """The corpus's normalised sentences (see CorpusReader)."""
+    return iter(CorpusReader(path, case, format))
+
+
+def _decoded(handle: IO[str], path: Path) -> Iterator[str]:
+    try:
+        yield from handle
+    except UnicodeDecodeError as exc:
+        raise LMError(f"corpus {path} is not UTF-8 ({exc.reason} at byte {exc.start} of a block); expected UTF-8 "
+                      f"text. Convert it first, e.g. `iconv -f latin1 -t utf-8 {path} > corpus.utf8.txt`.") from exc
+    except (OSError, EOFError) as exc:  # a truncated gzip stream
+        raise LMError(f"corpus {path} cannot be read to its end ({exc}); is the file complete?") from exc

@@ -404,3 +404,79 @@ def test_cli_build(binaries: KenLMBinaries, tiny_corpus: Path, tmp_path: Path) -
     record = json.loads((tmp_path / "build.json").read_text(encoding="utf-8"))
     assert (record["order"], record["heldout"], record["seed"], record["case"]) == (2, 1, 4, "lower")
     assert "lmplz" in result.stderr  # stages are shown on stderr
+
+
+# --- corpus formats -------------------------------------------------------------------------------------------------
+
+LINES = [f"THE {m} CAT SAT ON THE MAT" for m in MARKERS] + ["a dog, and 2 cats!", "SHE SAW HIM"]
+
+
+def test_a_line_corpus_gives_one_sentence_per_line_plain_or_gzip(binaries: KenLMBinaries, tmp_path: Path) -> None:
+    import gzip
+
+    plain = tmp_path / "lines.txt"
+    plain.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    packed = tmp_path / "lines.txt.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    built = [lm.build_lm(path, tmp_path / path.name.replace(".", "-"), order=2, memory=MEMORY, binaries=binaries)
+             for path in (plain, packed)]
+    for artifacts in built:
+        assert (artifacts.stats["format"], artifacts.stats["sentences"]) == ("lines", len(LINES))
+    assert built[0].arpa.read_bytes() == built[1].arpa.read_bytes()
+    assert "TWO" in lm.read_unigrams_file(built[0].unigrams)  # "2 cats" was normalised, the rest passed as is
+
+
+def test_formats_are_told_apart_and_prose_streams_like_the_whole_text(tiny_corpus: Path, tmp_path: Path) -> None:
+    from lm.corpus import corpus_sentences, sniff_format
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    normalised = tmp_path / "norm.txt"
+    normalised.write_text("THE CAT SAT\nON THE MAT\nA DOG\n", encoding="utf-8")
+    assert (sniff_format(tiny_corpus), sniff_format(lines), sniff_format(normalised)) == ("prose", "lines", "lines")
+    assert list(corpus_sentences(lines, "upper"))[-2:] == ["A DOG AND TWO CATS", "SHE SAW HIM"]
+    assert list(corpus_sentences(tiny_corpus, "upper")) == lm.normalize_sentences(TINY_CORPUS, "upper")
+    assert list(corpus_sentences(normalised, "lower", format="lines")) == ["the cat sat", "on the mat", "a dog"]
+
+
+def test_a_binary_or_empty_corpus_is_one_clear_error(binaries: KenLMBinaries, tiny_lm, tmp_path: Path) -> None:
+    with pytest.raises(LMError, match="is a binary file"):
+        lm.build_lm(tiny_lm.binary, tmp_path / "a", order=2, memory=MEMORY, binaries=binaries)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(LMError, match="no words after normalisation"):
+        lm.build_lm(empty, tmp_path / "b", order=2, memory=MEMORY, binaries=binaries)
+    assert not list((tmp_path / "b").glob(".lm-build-*"))  # nothing half-written is left
+    with pytest.raises(LMError, match="format must be one of"):
+        lm.build_lm(empty, tmp_path / "c", order=2, memory=MEMORY, binaries=binaries, format="csv")
+
+
+def test_pruning_quantising_and_the_heldout_report(binaries: KenLMBinaries, tiny_corpus: Path, tmp_path: Path) -> None:
+    import kenlm
+
+    full = lm.build_lm(tiny_corpus, tmp_path / "full", order=3, heldout=2, memory=MEMORY, binaries=binaries)
+    small = lm.build_lm(tiny_corpus, tmp_path / "small", order=3, heldout=2, memory=MEMORY, binaries=binaries,
+                        prune=(0, 1, 1), quantize=True)
+    assert small.stats["ngrams"]["3"] < full.stats["ngrams"]["3"] and small.stats["quantized"] is True
+    assert small.binary.read_bytes()[:8] == b"mmap lm "  # a KenLM binary (the trie's size pays off on real LMs)
+    assert kenlm.Model(str(small.binary)).order == 3
+    for stats in (full.stats, small.stats):
+        assert stats["heldout_perplexity"] > 1 and stats["heldout_oov_rate"] > 0  # each held-out marker is unseen
+    with pytest.raises(LMError, match="prune takes up to 3 non-decreasing"):
+        lm.build_lm(tiny_corpus, tmp_path / "bad", order=3, memory=MEMORY, binaries=binaries, prune=(1, 0))
+
+
+def test_lm_eval_reports_perplexity_and_oov(tiny_lm, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from lm.evaluate import evaluate_lm
+
+    text = tmp_path / "text.txt"
+    text.write_text("THE ALPHA CAT SAT ON THE MAT\nTHE ZYZZYVA CAT\n", encoding="utf-8")
+    found = evaluate_lm(tiny_lm.arpa, text, format="lines")
+    assert (found.sentences, found.words, found.oov) == (2, 10, 1) and found.perplexity > 1
+    result = CliRunner().invoke(app, ["lm", "eval", str(tiny_lm.arpa), str(text), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["oov_rate"] == 0.1
+    missing = CliRunner().invoke(app, ["lm", "eval", str(tmp_path / "none.bin"), str(text)])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
