@@ -9,6 +9,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from decoders.config import DecoderConfig
+from decoders.directory import is_lm_directory, lm_directory_params
 from decoders.factory import build_decoder
 from experiments.evaluate import evaluate
 from logits.console import progress
@@ -28,7 +29,9 @@ def beam_params(
     hotword: list[str] | None = None,
     hotword_weight: float | None = None,
 ) -> dict:
-    """The decoder parameters a user actually gave (None means: the decoder's default)."""
+    """The decoder parameters a user actually gave (None means: the decoder's default). An `lm` that is a pyctcdecode
+    decoder folder (or a wav2vec2 "with LM" checkpoint's language_model/) brings its KenLM file, unigrams and weights;
+    weights given explicitly win."""
     given = {
         "lm": str(lm) if lm else None,
         "unigrams": str(unigrams) if unigrams else None,
@@ -41,7 +44,10 @@ def beam_params(
         "hotwords": tuple(hotword) if hotword else None,
         "hotword_weight": hotword_weight,
     }
-    return {k: v for k, v in given.items() if v is not None}
+    given = {k: v for k, v in given.items() if v is not None}
+    if lm is not None and is_lm_directory(lm):
+        return lm_directory_params(lm) | {k: v for k, v in given.items() if k not in ("lm", "unigrams")}
+    return given
 
 
 @run_command

@@ -41,8 +41,12 @@ def sweep(
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
     from experiments.sweep import sweep as run_sweep
 
-    params = beam_params(beam_width=beam_width, beam_prune_logp=beam_prune_logp, token_min_logp=token_min_logp,
-                         unk_score_offset=unk_score_offset, hotword=hotword, hotword_weight=hotword_weight)
+    params = beam_params(lm=lm, unigrams=unigrams, beam_width=beam_width, beam_prune_logp=beam_prune_logp,
+                         token_min_logp=token_min_logp, unk_score_offset=unk_score_offset, hotword=hotword,
+                         hotword_weight=hotword_weight)
+    # The LM (a file, or a decoder folder's) is the sweep's own argument; its alpha and beta are what is swept.
+    lm, unigrams = Path(params.pop("lm")), params.pop("unigrams", None)
+    params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=out, command=sys.argv, yes=yes)
