@@ -1,15 +1,15 @@
-"""`decode lm build | build-default | eval | tools`: KenLM n-gram language models (thin over `lm`)."""
+"""`decode lm build | build-default | convert | eval | tools`: KenLM n-gram language models (thin over `lm`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from cli.console import emit_json, run_command
-from lm.build import DEFAULT_LM_DIR, LMArtifacts, build_default_lm, build_lm
+from lm.build import DEFAULT_LM_DIR, LMArtifacts, build_default_lm, build_lm, convert_arpa
 from lm.errors import LMError
 from lm.evaluate import evaluate_lm
 from lm.kenlm_tools import ensure_kenlm_binaries
@@ -45,6 +45,7 @@ def build(
                                             "seen once).")] = "",
     quantize: Annotated[bool, typer.Option("--quantize", help="Quantised trie binary (build_binary -q 8 -b 8 "
                                                               "trie): smaller.")] = False,
+    vocab_top: Annotated[Optional[int], typer.Option(help="Keep only the N most frequent words.")] = None,
 ) -> None:
     """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json from a text file (plain or gzip)."""
     try:
@@ -52,7 +53,7 @@ def build(
     except ValueError:
         raise LMError(f"--prune takes counts per order, e.g. '0 0 1 1'; got {prune!r}") from None
     _report(build_lm(corpus, out, order=order, case=case, heldout=heldout, seed=seed, memory=memory, format=format,
-                     prune=thresholds, quantize=quantize))
+                     prune=thresholds, quantize=quantize, vocab_top=vocab_top))
 
 
 @app.command("build-default")
@@ -86,3 +87,17 @@ def eval_(
     typer.echo(f"perplexity {found.perplexity:.1f}   OOV {found.oov:,} words ({100 * found.oov_rate:.2f}%)")
     if json_:
         emit_json(found.to_dict())
+
+
+@app.command()
+@run_command
+def convert(
+    arpa: Annotated[Path, typer.Argument(help="An ARPA file, plain or .gz (e.g. LibriSpeech's 4-gram.arpa.gz).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    quantize: Annotated[bool, typer.Option("--quantize", help="Quantised trie binary: smaller.")] = False,
+) -> None:
+    """A KenLM binary and unigrams.txt (what the decoders need beside a binary) from an existing ARPA file."""
+    found = convert_arpa(arpa, out, quantize=quantize)
+    typer.echo(f"binary:   {found.binary}")
+    typer.echo(f"unigrams: {found.unigrams}")
+    typer.echo(json.dumps({k: found.stats[k] for k in ("vocabulary", "ngrams", "bytes", "seconds")}))

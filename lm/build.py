@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -26,7 +27,7 @@ from lm.corpus import FORMATS, CorpusReader, default_corpus_text
 from lm.errors import LMError
 from lm.evaluate import evaluate_lm
 from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure_kenlm_binaries, run_captured
-from lm.model import UNIGRAMS_FILENAME, read_arpa_unigrams
+from lm.model import UNIGRAMS_FILENAME, open_text, read_arpa_unigrams
 from lm.normalize import CASES
 from logits.console import progress, say
 from logits.files import atomic_write, sha256_file, write_json_atomic
@@ -135,10 +136,12 @@ class CorpusPass:
     sentences: int = 0
     words: int = 0
     candidates: set[str] = field(default_factory=set)  # held-out candidates, collected only when asked for
+    counts: Counter = field(default_factory=Counter)  # word counts, collected only for a vocabulary cap
     seconds: float = 0.0
 
 
-def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", heldout: bool = False) -> CorpusPass:
+def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", heldout: bool = False,
+                     count_words: bool = False) -> CorpusPass:
     """Stream the corpus's normalised sentences into `out`, one per line, counting them. Memory does not grow with
     the corpus, except for the distinct held-out candidates when `heldout` (a held-out set needs to see them all)."""
     found = CorpusPass(out)
@@ -155,6 +158,8 @@ def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", h
             found.words += sentence.count(" ") + 1
             if heldout and _heldout_candidate(sentence):
                 found.candidates.add(sentence)
+            if count_words:
+                found.counts.update(sentence.split())
             if found.sentences % 20_000 == 0:
                 position = min(total, reader.position)
                 bar.update(position - done)
@@ -167,7 +172,7 @@ def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", h
 
 def _arpa_counts(arpa: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    with open(arpa, encoding="utf-8", errors="replace") as handle:
+    with open_text(arpa) as handle:
         for line in handle:
             line = line.strip()
             if line.startswith("ngram "):
@@ -179,10 +184,11 @@ def _arpa_counts(arpa: Path) -> dict[str, int]:
 
 
 def _run_lmplz(binaries: KenLMBinaries, text: Path, arpa: Path, order: int, memory: str, scratch: Path,
-               fallback: bool, prune: Sequence[int] = ()) -> bool:
+               fallback: bool, prune: Sequence[int] = (), limit_vocab: Path | None = None) -> bool:
     """Run lmplz; returns whether fallback discounts were used (retrying with them if lmplz asks for it)."""
     command: list[str | Path] = [binaries.lmplz, "-o", str(order), "-S", memory, "-T", scratch,
-                                 "--text", text, "--arpa", arpa, *(["--prune", *map(str, prune)] if prune else [])]
+                                 "--text", text, "--arpa", arpa, *(["--prune", *map(str, prune)] if prune else []),
+                                 *(["--limit_vocab_file", limit_vocab] if limit_vocab else [])]
     what = f"lmplz (building the {order}-gram ARPA)"
     result = run_captured([*command, "--discount_fallback"] if fallback else command, what)
     if result.returncode != 0 and not fallback and "discount_fallback" in result.stdout:
@@ -198,7 +204,7 @@ def _run_lmplz(binaries: KenLMBinaries, text: Path, arpa: Path, order: int, memo
 def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER, case: str = DEFAULT_CASE,
              heldout: int = 0, seed: int = DEFAULT_SEED, memory: str = "20%",
              binaries: KenLMBinaries | None = None, format: str = "auto", prune: Sequence[int] = (),
-             quantize: bool = False) -> LMArtifacts:
+             quantize: bool = False, vocab_top: int | None = None) -> LMArtifacts:
     """Build {order}gram.arpa/.bin, unigrams.txt, heldout.txt and build.json in out_dir from a UTF-8 text file.
 
     format: "prose" (wrapped paragraphs, split into sentences), "lines" (one sentence per line, as
@@ -208,6 +214,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
     memory: lmplz's -S (without it lmplz reserves 80% of RAM).
     prune: lmplz's --prune thresholds per order (e.g. (0, 0, 1, 1): drop 3- and 4-grams seen once).
     quantize: a quantised trie binary (build_binary -q 8 -b 8 trie): smaller, slightly less exact.
+    vocab_top: keep only the N most frequent words (as the LibriSpeech LM's 200k): n-grams with others are dropped.
     binaries: lmplz and build_binary; by default those of ensure_kenlm_binaries(), built on first use.
     """
     started = time.monotonic()
@@ -219,6 +226,8 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
                       f"{list(prune)}")
     if format not in FORMATS:
         raise LMError(f"format must be one of {FORMATS}, got {format!r}")
+    if vocab_top is not None and vocab_top < 1:
+        raise LMError(f"the vocabulary cap must be at least 1 word, got {vocab_top}")
     if not corpus.is_file():
         raise LMError(f"corpus {corpus} does not exist or is not a file; expected a UTF-8 text file.")
     binaries = binaries or ensure_kenlm_binaries()
@@ -232,7 +241,15 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
     try:
         reader_format = format if format != "auto" else CorpusReader(corpus, case).format
         _say(f"reading and normalising {corpus} ({reader_format} format)")
-        found = normalise_corpus(corpus, scratch / "all.txt", case, reader_format, heldout=heldout > 0)
+        found = normalise_corpus(corpus, scratch / "all.txt", case, reader_format, heldout=heldout > 0,
+                                 count_words=vocab_top is not None)
+        limit_vocab = None
+        if vocab_top is not None:
+            limit_vocab = scratch / "vocab.txt"
+            # Most frequent first, ties by the word, so the cut is reproducible.
+            kept = sorted(found.counts.items(), key=lambda item: (-item[1], item[0]))[:vocab_top]
+            _write_lines(limit_vocab, [word for word, _ in kept])
+            found.counts = Counter()
         sentences, words = found.sentences, found.words
         if not sentences:
             raise LMError(f"corpus {corpus} has no words after normalisation to letters and apostrophes; "
@@ -251,7 +268,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
 
         _say(f"lmplz: estimating the {order}-gram model (-S {memory})")
         fallback = _run_lmplz(binaries, text_path, partial["arpa"], order, memory, scratch,
-                              fallback=lm_words < SMALL_TEXT_WORDS, prune=prune)
+                              fallback=lm_words < SMALL_TEXT_WORDS, prune=prune, limit_vocab=limit_vocab)
         _say("build_binary: converting the ARPA to KenLM's binary format" + (" (quantised trie)" if quantize else ""))
         shape = ["-q", "8", "-b", "8", "trie"] if quantize else []
         result = run_captured([binaries.build_binary, *shape, partial["arpa"], partial["binary"]], "build_binary")
@@ -287,6 +304,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
             "heldout_perplexity": None if scored is None else round(scored.perplexity, 2),
             "heldout_oov_rate": None if scored is None else round(scored.oov_rate, 5),
             "prune": list(prune),
+            "vocab_top": vocab_top,
             "quantized": quantize,
             "vocabulary": len(vocabulary),
             "ngrams": counts,
@@ -353,3 +371,38 @@ def build_default_lm(out_dir: Path | str, binaries: KenLMBinaries | None = None)
         handle.write(data)
     return build_lm(corpus, out_dir, order=DEFAULT_ORDER, case=DEFAULT_CASE, heldout=DEFAULT_HELDOUT,
                     seed=DEFAULT_SEED, binaries=binaries)
+
+
+def convert_arpa(arpa: Path | str, out_dir: Path | str, quantize: bool = False,
+                 binaries: KenLMBinaries | None = None) -> LMArtifacts:
+    """A KenLM binary and unigrams.txt from an existing ARPA file, plain or gzip (such as LibriSpeech's official
+    4-gram.arpa.gz): build_binary reads it as it is, and the words come from one streaming pass over its
+    \\1-grams: section. Written under temporary names, build.json last."""
+    started = time.monotonic()
+    arpa, out_dir = Path(arpa), Path(out_dir)
+    if not arpa.is_file():
+        raise LMError(f"ARPA file {arpa} does not exist")
+    binaries = binaries or ensure_kenlm_binaries()
+    stem = arpa.name.removesuffix(".gz").removesuffix(".arpa")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = {"binary": out_dir / f"{stem}.bin", "unigrams": out_dir / UNIGRAMS_FILENAME}
+    scratch = Path(tempfile.mkdtemp(prefix=".lm-convert-", dir=out_dir))
+    try:
+        words = sorted(read_arpa_unigrams(arpa))  # also checks the header: a bad ARPA fails here, in seconds
+        _write_lines(scratch / UNIGRAMS_FILENAME, words)
+        _say(f"build_binary: {arpa} -> {final['binary']}" + (" (quantised trie)" if quantize else ""))
+        shape = ["-q", "8", "-b", "8", "trie"] if quantize else []
+        result = run_captured([binaries.build_binary, *shape, arpa, scratch / final["binary"].name], "build_binary")
+        if result.returncode != 0:
+            raise command_failure(result, "build_binary")
+        (out_dir / BUILD_JSON).unlink(missing_ok=True)
+        for key, path in final.items():
+            os.replace(scratch / path.name, path)
+        stats = {"source_arpa": str(arpa.resolve()), "vocabulary": len(words), "ngrams": _arpa_counts(arpa),
+                 "quantized": quantize, "bytes": {k: p.stat().st_size for k, p in final.items()},
+                 "files": {k: p.name for k, p in final.items()}, "seconds": round(time.monotonic() - started, 1),
+                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        write_json_atomic(out_dir / BUILD_JSON, stats, indent=2)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return LMArtifacts(arpa=arpa, binary=final["binary"], unigrams=final["unigrams"], heldout=None, stats=stats)

@@ -44,7 +44,8 @@ def lm_fingerprint(path: Path | str) -> str:
     return sha256_file(path)
 
 
-def _open_text(path: Path) -> IO[str]:
+def open_text(path: Path) -> IO[str]:
+    """A text file, plain or gzip-compressed (told by its first bytes)."""
     with open(path, "rb") as probe:
         compressed = probe.read(2) == _GZIP_MAGIC
     if compressed:
@@ -61,7 +62,7 @@ def read_arpa_unigrams(path: Path | str) -> tuple[str, ...]:
     words: list[str] = []
     expected: int | None = None
     in_unigrams = False
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line in handle:
             line = line.strip()
             if not in_unigrams:

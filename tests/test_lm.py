@@ -480,3 +480,29 @@ def test_lm_eval_reports_perplexity_and_oov(tiny_lm, tmp_path: Path) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["oov_rate"] == 0.1
     missing = CliRunner().invoke(app, ["lm", "eval", str(tmp_path / "none.bin"), str(text)])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_a_vocabulary_cap_keeps_the_most_frequent_words(binaries: KenLMBinaries, tiny_corpus: Path,
+                                                         tmp_path: Path) -> None:
+    capped = lm.build_lm(tiny_corpus, tmp_path / "capped", order=2, memory=MEMORY, binaries=binaries, vocab_top=4)
+    words = set(lm.read_unigrams_file(capped.unigrams))
+    assert capped.stats["vocabulary"] == 4 and words <= {"THE", "CAT", "SAT", "ON", "MAT", "WITH", "A", "DOG"}
+    with pytest.raises(LMError, match="at least 1 word"):
+        lm.build_lm(tiny_corpus, tmp_path / "none", order=2, memory=MEMORY, binaries=binaries, vocab_top=0)
+
+
+def test_convert_an_existing_gzip_arpa(binaries: KenLMBinaries, tiny_lm, tmp_path: Path) -> None:
+    import gzip
+
+    from lm.build import convert_arpa
+
+    packed = tmp_path / "tiny.arpa.gz"
+    packed.write_bytes(gzip.compress(tiny_lm.arpa.read_bytes()))
+    made = convert_arpa(packed, tmp_path / "out", binaries=binaries)
+    assert made.binary.name == "tiny.bin" and made.unigrams.read_text() == tiny_lm.unigrams.read_text()
+    assert lm.load_language_model(made.binary).order == tiny_lm.stats["order"]
+    broken = tmp_path / "broken.arpa"
+    broken.write_text("not an arpa file\n")
+    with pytest.raises(LMError, match="expected an ARPA file"):
+        convert_arpa(broken, tmp_path / "bad", binaries=binaries)
+    assert not (tmp_path / "bad" / "broken.bin").exists()
