@@ -1,7 +1,7 @@
 """The `decode` command: the lab's one entry point, a thin layer over the Python API that notebooks use too.
 
 Each module of this package holds the subcommands of one part of the pipeline: `speech` (speak), `store` (synth,
-import, info), `cache`, `train`, `run` (run, hotwords), `sweep` (sweep, report, demo), `export`, `bench`, and the groups `lm`
+import, info), `cache`, `train`, `run` (run, hotwords), `sweep` (sweep, report, demo), `export`, `compare`, `bench`, and the groups `lm`
 and `native`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, cache, export, lm, native, run, speech, store, sweep, train
+from cli import bench, cache, compare, export, lm, native, run, speech, store, sweep, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0],
                   pretty_exceptions_enable=False)
@@ -25,6 +25,7 @@ app.command("hotwords")(run.hotwords)
 app.command("sweep")(sweep.sweep)
 app.command("report")(sweep.report)
 app.command("export")(export.export)
+app.command("compare")(compare.compare)
 app.command("demo")(sweep.demo)
 app.command("bench")(bench.bench)
 app.add_typer(lm.app, name="lm")

@@ -1,0 +1,114 @@
+"""Is B better than A? The paired bootstrap over utterances (Bisani & Ney, 2004).
+
+Both systems decoded the same utterances; resampling utterances with replacement (the same draw for both) gives the
+distribution of the WER difference, its 95% confidence interval and the probability that B improves on A.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import jiwer
+import numpy as np
+
+from logits.errors import LabError
+
+RESAMPLES = 10_000
+_CHUNK = 1_000  # resamples drawn at a time: bounds memory for large sets
+
+
+@dataclass(frozen=True)
+class Comparison:
+    utterances: int
+    words: int
+    wer_a: float
+    wer_b: float
+    delta_wer: float  # wer_b - wer_a: negative when B is better
+    ci95: tuple[float, float]  # of delta_wer
+    p_improvement: float  # share of resamples in which B's WER is below A's
+    resamples: int
+    seed: int
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval of the difference excludes zero."""
+        return self.ci95[0] > 0 or self.ci95[1] < 0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"ci95": list(self.ci95), "significant": self.significant}
+
+
+def utterance_errors(references: Sequence[str], hypotheses: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Word errors (substitutions + deletions + insertions) and reference words of each utterance."""
+    errors, words = [], []
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        ref_words = reference.split()
+        if not ref_words:
+            errors.append(len(hypothesis.split()))
+            words.append(0)
+            continue
+        found = jiwer.process_words(reference, hypothesis)
+        errors.append(found.substitutions + found.deletions + found.insertions)
+        words.append(len(ref_words))
+    return np.asarray(errors, dtype=np.int64), np.asarray(words, dtype=np.int64)
+
+
+def paired_bootstrap(references: Sequence[str], hypotheses_a: Sequence[str], hypotheses_b: Sequence[str],
+                     resamples: int = RESAMPLES, seed: int = 0) -> Comparison:
+    """WER of A and B on the same utterances, and the bootstrap distribution of B - A."""
+    if not len(references):
+        raise LabError("nothing to compare: no utterances")
+    errors_a, words = utterance_errors(references, hypotheses_a)
+    errors_b, _ = utterance_errors(references, hypotheses_b)
+    if words.sum() == 0:
+        raise LabError("nothing to compare: the references have no words")
+    rng = np.random.default_rng(seed)
+    deltas = []
+    for start in range(0, resamples, _CHUNK):
+        draw = rng.integers(0, len(words), size=(min(_CHUNK, resamples - start), len(words)))
+        total = np.maximum(words[draw].sum(axis=1), 1)
+        deltas.append((errors_b[draw].sum(axis=1) - errors_a[draw].sum(axis=1)) / total)
+    delta = np.concatenate(deltas)
+    wer_a, wer_b = errors_a.sum() / words.sum(), errors_b.sum() / words.sum()
+    low, high = np.percentile(delta, [2.5, 97.5])
+    return Comparison(len(words), int(words.sum()), float(wer_a), float(wer_b), float(wer_b - wer_a),
+                      (float(low), float(high)), float(np.mean(delta < 0)), resamples, seed)
+
+
+def read_hypotheses(path: str | Path) -> dict[str, tuple[str | None, str]]:
+    """id -> (reference, hypothesis) of a JSONL file written by `decode run --out` (or `best_hypotheses.jsonl`)."""
+    path = Path(path)
+    rows = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows[str(row["id"])] = (row.get("reference"), str(row["hypothesis"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise LabError(f"{path}:{number}: expected a JSON object with id, reference and hypothesis ({exc})") from exc
+    return rows
+
+
+def compare_files(a: str | Path, b: str | Path, resamples: int = RESAMPLES, seed: int = 0) -> Comparison:
+    """The paired bootstrap of two hypothesis files of the same utterances (matched by id)."""
+    rows_a, rows_b = read_hypotheses(a), read_hypotheses(b)
+    if set(rows_a) != set(rows_b):
+        only = sorted(set(rows_a) ^ set(rows_b))
+        raise LabError(f"{a} and {b} hold different utterances ({len(only)} in one only, e.g. {only[0]!r}); compare "
+                       "decodes of the same store")
+    ids = sorted(rows_a)
+    references = [rows_a[i][0] for i in ids]
+    if any(r is None for r in references):
+        raise LabError(f"{a} has utterances without a reference; WER needs references")
+    mismatched = [i for i in ids if rows_b[i][0] is not None and rows_b[i][0] != rows_a[i][0]]
+    if mismatched:
+        raise LabError(f"{a} and {b} disagree on the reference of {mismatched[0]!r}: not the same store")
+    return paired_bootstrap(references, [rows_a[i][1] for i in ids], [rows_b[i][1] for i in ids], resamples, seed)

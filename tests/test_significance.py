@@ -1,0 +1,54 @@
+"""The paired bootstrap (`decode compare`): intervals that behave on constructed data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.app import app
+from experiments.significance import paired_bootstrap, utterance_errors
+from logits.errors import LabError
+
+# 200 utterances of 10 words; A gets 2 words wrong in every utterance, B in every other one (a true difference of
+# -10 points), C exactly as A.
+REFS = [" ".join(f"W{i}{j}" for j in range(10)) for i in range(200)]
+A = [" ".join(["X", "Y", *r.split()[2:]]) for r in REFS]
+B = [a if i % 2 else r for i, (a, r) in enumerate(zip(A, REFS))]
+
+
+def test_errors_per_utterance():
+    errors, words = utterance_errors(["A B C", "A B"], ["A X C", "A B C D"])
+    assert errors.tolist() == [1, 2] and words.tolist() == [3, 2]
+
+
+def test_a_clear_improvement_has_an_interval_around_the_true_difference_that_excludes_zero():
+    found = paired_bootstrap(REFS, A, B, resamples=2000)
+    assert (found.wer_a, found.wer_b) == (0.2, 0.1) and found.delta_wer == pytest.approx(-0.1)
+    assert found.ci95[0] < -0.1 < found.ci95[1] < 0 and found.significant and found.p_improvement == 1.0
+
+
+def test_identical_outputs_have_an_interval_that_holds_zero():
+    found = paired_bootstrap(REFS, A, list(A), resamples=2000)
+    assert found.delta_wer == 0 and found.ci95 == (0.0, 0.0) and not found.significant
+    one_fixed = [REFS[0], *A[1:]]  # one utterance of 200 better: too little to tell
+    found = paired_bootstrap(REFS, A, one_fixed, resamples=2000)
+    assert found.delta_wer < 0 and found.ci95[0] < 0 <= found.ci95[1] and not found.significant
+
+
+def test_compare_two_hypothesis_files_through_the_cli(tmp_path):
+    for name, hyps in (("a", A), ("b", B)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(
+            json.dumps({"id": f"u{i}", "reference": r, "hypothesis": h}) + "\n"
+            for i, (r, h) in enumerate(zip(REFS, hyps))))
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--json",
+                                      "--resamples", "1000"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"wer_a", "wer_b", "delta_wer", "ci95", "p_improvement"} <= set(summary) and summary["significant"]
+    (tmp_path / "c.jsonl").write_text(json.dumps({"id": "other", "reference": "A", "hypothesis": "A"}) + "\n")
+    bad = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "c.jsonl")])
+    assert bad.exit_code == 2 and "hold different utterances" in bad.output
+    with pytest.raises(LabError, match="no utterances"):
+        paired_bootstrap([], [], [])
