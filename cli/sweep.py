@@ -36,6 +36,8 @@ def sweep(
     out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<store>-<LM fingerprint>).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
     yes: Annotated[bool, typer.Option("--yes", help="Run a grid of more than 400 points to decode.")] = False,
+    test: Annotated[Optional[Path], typer.Option(help="A test store, decoded once at the swept store's best point.")]
+    = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
@@ -49,7 +51,7 @@ def sweep(
     params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=out, command=sys.argv, yes=yes)
+                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None

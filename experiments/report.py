@@ -54,6 +54,11 @@ def summary(results: RunResults) -> dict:
         "best_beta": None if best is None else best.beta,
         "best_wer": None if best is None else best.wer,
         "best_cer": None if best is None else best.cer,
+        "test_store": None if results.test is None else results.test.store_path,
+        "test_wer": None if results.test is None else results.test.wer,
+        "test_cer": None if results.test is None else results.test.cer,
+        "best_on_edge": bool(results.edges),
+        "edges": results.edges,
         "greedy_wer": None if greedy is None else greedy.wer,
         "greedy_cer": None if greedy is None else greedy.cer,
     }
@@ -79,6 +84,15 @@ def format_best(results: RunResults) -> str:
     if greedy is not None and greedy.wer is not None:
         line += (f"  (greedy: WER {_pct(greedy.wer)}, CER {_pct(greedy.cer)}; "
                  f"{100 * (best.wer - greedy.wer):+.2f} WER points)")
+    if results.edges:
+        line += (f"\nnote: the best point lies on the grid's edge ({'; '.join(results.edges)}): the optimum may lie "
+                 "outside the grid; sweep a wider range")
+    if results.test is not None:
+        test = results.test
+        line += (f"\ntest ({test.store_path}) at the dev best point: WER {_pct(test.wer)}, CER {_pct(test.cer)}"
+                 "  (the figure to report: tuned on the swept store, measured on another)")
+    else:
+        line += "\n(tuned and reported on the same utterances: optimistic; give a test set with --test)"
     return line
 
 

@@ -161,6 +161,7 @@ class RunRecord:
     betas: tuple[float, ...]
     keys: tuple[str, ...]  # the result keys of its grid points, alpha-major
     greedy_key: str | None
+    test_key: str | None  # the test set decoded at the dev set's best point (`--test`), if any
     started: str
     finished: str | None
     status: str
@@ -176,6 +177,7 @@ class RunResults:
     run: RunRecord
     points: tuple[PointResult, ...]  # in grid order; missing points left out
     greedy: PointResult | None
+    test: PointResult | None = None  # the test set at the best point, when the sweep was given one
 
     @property
     def ranked(self) -> list[PointResult]:
@@ -185,6 +187,20 @@ class RunResults:
     def best(self) -> PointResult | None:
         ranked = [p for p in self.ranked if p.wer is not None]
         return ranked[0] if ranked else None
+
+    @property
+    def edges(self) -> list[str]:
+        """Where the best point sits on the grid's edge (an optimum that may lie outside the grid), e.g.
+        ["beta 3 is the largest swept"]; empty when it is inside or the grid has one value on that axis."""
+        best, found = self.best, []
+        if best is None:
+            return found
+        for name, value, values in (("alpha", best.alpha, self.run.alphas), ("beta", best.beta, self.run.betas)):
+            if len(values) > 1 and value == max(values):
+                found.append(f"{name} {value:g} is the largest swept")
+            elif len(values) > 1 and value == min(values):
+                found.append(f"{name} {value:g} is the smallest swept")
+        return found
 
     @property
     def missing(self) -> int:
@@ -422,7 +438,13 @@ class ResultsDB:
         run = self.run(run_id)
         points = self.results(list(run.keys))
         greedy = self.get(run.greedy_key) if run.greedy_key else None
-        return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy)
+        test = self.get(run.test_key) if run.test_key else None
+        return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy, test=test)
+
+    def set_test(self, run_id: int, key: str) -> None:
+        """Record that run `run_id` decoded its test set at its best point, under `key`."""
+        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        self._write("UPDATE runs SET plan = ? WHERE id = ?", (json.dumps(plan | {"test": key}), run_id))
 
     def to_dataframe(self):
         """Every result in the file (all runs, stores and configs), without hypotheses: a pandas DataFrame."""
@@ -457,6 +479,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         # Runs recorded before keys were stored on their own listed [alpha, beta, key] per point.
         keys=tuple(plan["keys"]) if "keys" in plan else tuple(k for _, _, k in plan["points"]),
         greedy_key=plan.get("greedy"),
+        test_key=plan.get("test"),
         started=row["started"],
         finished=row["finished"],
         status=_status(row["status"], row["pid"]),

@@ -116,6 +116,7 @@ def sweep(
     on_point: Callable[[PointResult], None] | None = None,
     command: Sequence[str] | None = None,
     yes: bool = False,
+    test: str | Path | None = None,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -123,7 +124,8 @@ def sweep(
     fixed (beam_width, hotwords, hotword_weight, ...). `workers` defaults to the CPU count; 1 decodes in this process.
     `run_dir` defaults to runs/<store dir name>-<short LM fingerprint>. Writes RUN_DIR/results.sqlite,
     RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl. Points already in the results store are reused.
-    More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take).
+    More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take). With `test`
+    (another store, e.g. test-clean when sweeping dev-clean), the test store is decoded once at the best point.
     """
     from experiments import report
     from lm.model import LanguageModelCache
@@ -132,6 +134,10 @@ def sweep(
     grid = Grid.of(alphas, betas)
     workers = _worker_count(workers)
     opened = LogitsStore.open(store)
+    test_store = None if test is None else LogitsStore.open(test)
+    if test_store is not None and test_store.vocabulary != opened.vocabulary:
+        raise LabError(f"the test store {test_store.path} has other labels than {opened.path}; a decoder tuned on "
+                       "one cannot be measured on the other")
     fixed = dict(params or {})
     clash = sorted(set(fixed) & {"lm", "unigrams", "alpha", "beta"})
     if clash:
@@ -188,6 +194,17 @@ def sweep(
         db.finish_run(run_id, status, len(reused - {greedy_task.key}), len(computed - {greedy_task.key}))
 
     results = db.run_results(run_id)
+    if test_store is not None and results.best is not None:
+        config = results.best.config
+        digest = keyed_config(config, loaded.fingerprint, _words_fingerprint(loaded.unigrams)).digest()
+        task = Task(result_key(test_store.fingerprint, digest), config, digest, loaded.fingerprint)
+        db.add_store(test_store)
+        if not db.has(task.key):
+            outcome = _PointRunner(test_store, lms, db, seed=check).run(task)
+            if outcome.result is not None:
+                db.insert(outcome.result)
+        db.set_test(run_id, task.key)
+        results = db.run_results(run_id)
     heatmap = report.write_heatmap(results, run_dir / report.HEATMAP_FILE)
     best_hypotheses = report.write_best_hypotheses(db, results, run_dir / report.HYPOTHESES_FILE)
     db.close()

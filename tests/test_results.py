@@ -130,3 +130,19 @@ def test_a_run_recorded_before_keys_had_their_own_list_still_reads(tmp_path):
          '[0.5, 2.0, "b"]]}', "s" * 64, "2026-01-01T00:00:00+00:00", "done"),
     )
     assert db.run().keys == ("a", "b") and db.run().greedy_key == "g"
+
+
+def test_a_best_point_on_the_grid_edge_is_reported(tmp_path):
+    from experiments.report import format_best, summary
+
+    store = make_store(tmp_path / "store")
+    db = ResultsDB(tmp_path / "run")
+    db.add_store(store)
+    db.insert(point("a", alpha=0.5, beta=1.0, wer=0.2, store_fp=store.fingerprint))
+    db.insert(point("b", alpha=1.0, beta=1.0, wer=0.1, store_fp=store.fingerprint))
+    db.insert(point("c", alpha=1.5, beta=1.0, wer=0.3, store_fp=store.fingerprint))
+    inside = db.run_results(db.start_run(["sweep"], store.fingerprint, [0.5, 1.0, 1.5], [1.0], ["a", "b", "c"], None))
+    assert inside.edges == [] and summary(inside)["best_on_edge"] is False
+    edge = db.run_results(db.start_run(["sweep"], store.fingerprint, [0.5, 1.0], [1.0], ["a", "b"], None))
+    assert edge.edges == ["alpha 1 is the largest swept"] and summary(edge)["best_on_edge"] is True
+    assert "lies on the grid's edge (alpha 1 is the largest swept)" in format_best(edge)

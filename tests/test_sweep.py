@@ -19,6 +19,7 @@ from cli.app import app
 from experiments.grid import Grid, GridError, parse_values
 from experiments.report import report
 from experiments.sweep import sweep
+from helpers import LM_SENTENCES
 from lm.errors import LMError
 from logits.errors import LabError, StoreError
 from logits.store import LogitsStore, StoreWriter
@@ -423,3 +424,21 @@ def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
     build_tiny_filterbank_model(tmp_path / "models" / "espeak-ctc", "w2v-bert", seed=1)
     again = demo_checkout()
     assert again.exit_code == 0 and "cached with other weights" in again.output
+
+
+def test_tune_on_dev_and_report_on_test(store, lm, tmp_path):
+    from decoders import build_decoder
+    from experiments.evaluate import evaluate
+
+    test_store = make_store(tmp_path / "test", sentences=LM_SENTENCES[::-1][:4])
+    result = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
+                   test=test_store.path)
+    summary = result.summary()
+    expected = evaluate(test_store, build_decoder(result.best.config, test_store.vocabulary))
+    assert (summary["test_wer"], summary["test_cer"]) == (expected.wer, expected.cer)
+    assert summary["test_store"] == str(test_store.path)
+    report = runner.invoke(app, ["report", str(tmp_path / "run")])
+    assert "at the dev best point" in report.output and "optimistic" not in report.output
+    again = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
+                  test=test_store.path)
+    assert again.summary()["test_wer"] == expected.wer and again.computed == 0
