@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from experiments.results import ResultsDB, RunResults
@@ -35,10 +35,17 @@ class Report:
 def report(run_dir: str | Path, run_id: int | None = None) -> Report:
     """Re-read a run (default: the latest) and rewrite its heatmap and best hypotheses."""
     with ResultsDB(run_dir, create=False) as db:
-        results = db.run_results(run_id)
+        results = with_ties(db, db.run_results(run_id))
         heatmap = write_heatmap(results, Path(run_dir) / HEATMAP_FILE)
         hypotheses = write_best_hypotheses(db, results, Path(run_dir) / HYPOTHESES_FILE)
     return Report(results, heatmap, hypotheses)
+
+
+def with_ties(db: ResultsDB, results: RunResults) -> RunResults:
+    """The results with the points that the paired bootstrap cannot tell from the best marked."""
+    from experiments.significance import tied_with_best
+
+    return replace(results, tied=tied_with_best(db, results))
 
 
 def summary(results: RunResults) -> dict:
@@ -57,6 +64,7 @@ def summary(results: RunResults) -> dict:
         "test_store": None if results.test is None else results.test.store_path,
         "test_wer": None if results.test is None else results.test.wer,
         "test_cer": None if results.test is None else results.test.cer,
+        "tied_with_best": len(results.tied),
         "best_on_edge": bool(results.edges),
         "edges": results.edges,
         "greedy_wer": None if greedy is None else greedy.wer,
@@ -68,8 +76,9 @@ def format_table(results: RunResults, top: int = 10) -> str:
     """The `top` best points (WER, ties by CER), then greedy for comparison."""
     lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}  {'WER':>7}  {'CER':>7}  {'seconds':>8}"]
     for rank, point in enumerate(results.ranked[:top], start=1):
+        tie = "  ~best" if point.key in results.tied and point.key != results.best.key else ""
         lines.append(f"{rank:>4}  {point.alpha:>6g}  {point.beta:>6g}  {_pct(point.wer):>7}  {_pct(point.cer):>7}  "
-                     f"{point.seconds:>8.2f}")
+                     f"{point.seconds:>8.2f}{tie}")
     if results.greedy is not None:
         g = results.greedy
         lines.append(f"{'greedy':>20}  {_pct(g.wer):>7}  {_pct(g.cer):>7}  {g.seconds:>8.2f}")
@@ -84,6 +93,9 @@ def format_best(results: RunResults) -> str:
     if greedy is not None and greedy.wer is not None:
         line += (f"  (greedy: WER {_pct(greedy.wer)}, CER {_pct(greedy.cer)}; "
                  f"{100 * (best.wer - greedy.wer):+.2f} WER points)")
+    if len(results.tied) > 1:
+        line += (f"\n{len(results.tied) - 1} other point(s) (~best) are not significantly worse (paired bootstrap, "
+                 "95%): this data cannot tell them apart")
     if results.edges:
         line += (f"\nnote: the best point lies on the grid's edge ({'; '.join(results.edges)}): the optimum may lie "
                  "outside the grid; sweep a wider range")
@@ -140,6 +152,11 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
                 dark = high == low or (wer[i, j] - low) / (high - low) < 0.6
                 ax.text(j, i, f"{wer[i, j]:.1f}", ha="center", va="center", fontsize=8,
                         color="black" if dark else "white")
+    for point in results.points:  # points the bootstrap cannot tell from the best: a dashed frame
+        if point.key in results.tied and best is not None and point.key != best.key:
+            i, j = alphas.index(point.alpha), betas.index(point.beta)
+            ax.add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor="red", linewidth=1,
+                                   linestyle="--"))
     if best is not None:
         i, j = alphas.index(best.alpha), betas.index(best.beta)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
@@ -148,6 +165,8 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
         title += f"\ngreedy {_pct(results.greedy.wer)}"
         if best is not None:
             title += f", best {_pct(best.wer)} at alpha {best.alpha:g}, beta {best.beta:g} (red)"
+            if len(results.tied) > 1:
+                title += f"; dashed: {len(results.tied) - 1} not significantly worse"
     ax.set_title(title, fontsize=9)
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)

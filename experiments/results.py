@@ -178,6 +178,7 @@ class RunResults:
     points: tuple[PointResult, ...]  # in grid order; missing points left out
     greedy: PointResult | None
     test: PointResult | None = None  # the test set at the best point, when the sweep was given one
+    tied: frozenset[str] = frozenset()  # keys of points not significantly worse than the best (report() fills it)
 
     @property
     def ranked(self) -> list[PointResult]:

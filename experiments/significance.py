@@ -63,6 +63,12 @@ def paired_bootstrap(references: Sequence[str], hypotheses_a: Sequence[str], hyp
         raise LabError("nothing to compare: no utterances")
     errors_a, words = utterance_errors(references, hypotheses_a)
     errors_b, _ = utterance_errors(references, hypotheses_b)
+    return bootstrap_errors(errors_a, errors_b, words, resamples, seed)
+
+
+def bootstrap_errors(errors_a: np.ndarray, errors_b: np.ndarray, words: np.ndarray, resamples: int = RESAMPLES,
+                     seed: int = 0) -> Comparison:
+    """The paired bootstrap from per-utterance word errors of A and B and reference word counts."""
     if words.sum() == 0:
         raise LabError("nothing to compare: the references have no words")
     rng = np.random.default_rng(seed)
@@ -112,3 +118,24 @@ def compare_files(a: str | Path, b: str | Path, resamples: int = RESAMPLES, seed
     if mismatched:
         raise LabError(f"{a} and {b} disagree on the reference of {mismatched[0]!r}: not the same store")
     return paired_bootstrap(references, [rows_a[i][1] for i in ids], [rows_b[i][1] for i in ids], resamples, seed)
+
+
+def tied_with_best(db, results, resamples: int = 1000, seed: int = 0) -> frozenset[str]:
+    """Keys of a run's points whose WER difference to the best point is not significant (its 95% interval holds
+    zero): on this data they are as good as the best, whatever the table's order says."""
+    best = results.best
+    if best is None:
+        return frozenset()
+    rows = db.hypotheses(best.key)
+    references = [row["reference"] for row in rows]
+    if any(r is None for r in references):
+        return frozenset()
+    errors_best, words = utterance_errors(references, [row["hypothesis"] for row in rows])
+    tied = {best.key}
+    for point in results.points:
+        if point.key == best.key or point.wer is None:
+            continue
+        errors, _ = utterance_errors(references, [row["hypothesis"] for row in db.hypotheses(point.key)])
+        if not bootstrap_errors(errors_best, errors, words, resamples, seed).significant:
+            tied.add(point.key)
+    return frozenset(tied)

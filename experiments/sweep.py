@@ -205,6 +205,7 @@ def sweep(
                 db.insert(outcome.result)
         db.set_test(run_id, task.key)
         results = db.run_results(run_id)
+    results = report.with_ties(db, results)
     heatmap = report.write_heatmap(results, run_dir / report.HEATMAP_FILE)
     best_hypotheses = report.write_best_hypotheses(db, results, run_dir / report.HYPOTHESES_FILE)
     db.close()

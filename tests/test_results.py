@@ -146,3 +146,21 @@ def test_a_best_point_on_the_grid_edge_is_reported(tmp_path):
     edge = db.run_results(db.start_run(["sweep"], store.fingerprint, [0.5, 1.0], [1.0], ["a", "b"], None))
     assert edge.edges == ["alpha 1 is the largest swept"] and summary(edge)["best_on_edge"] is True
     assert "lies on the grid's edge (alpha 1 is the largest swept)" in format_best(edge)
+
+
+def test_points_the_bootstrap_cannot_tell_from_the_best_are_marked(tmp_path):
+    from experiments.report import format_report, with_ties
+
+    store = make_store(tmp_path / "store", copies=3)
+    refs = store.references
+    nearly = (refs[0].replace(refs[0].split()[0], "WRONG", 1), *refs[1:])  # one word of the whole set wrong
+    db = ResultsDB(tmp_path / "run")
+    db.add_store(store)
+    for key, alpha, wer, hyps in (("best", 0.5, 0.0, tuple(refs)), ("near", 1.0, 0.01, nearly),
+                                  ("far", 1.5, 1.0, tuple("X" for _ in refs))):
+        db.insert(point(key, alpha=alpha, wer=wer, store_fp=store.fingerprint, hypotheses=hyps))
+    run = db.start_run(["sweep"], store.fingerprint, [0.5, 1.0, 1.5], [1.0], ["best", "near", "far"], None)
+    results = with_ties(db, db.run_results(run))
+    assert results.tied == {"best", "near"}
+    assert "~best" in format_report(results) and "1 other point(s) (~best) are not significantly worse" in (
+        format_report(results))
