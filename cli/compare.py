@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -17,6 +17,10 @@ def compare(
     b: Annotated[Path, typer.Argument(help="Hypotheses of system B, of the same utterances.")],
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = RESAMPLES,
     seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    errors: Annotated[bool, typer.Option("--errors", help="Also analyse B's errors and what it fixed and broke "
+                                                          "relative to A.")] = False,
+    lm: Annotated[Optional[Path], typer.Option(help="With --errors: the LM whose vocabulary defines OOV words.")]
+    = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
     """WER of A and B, the difference B - A with its 95% confidence interval, and P(B improves on A)."""
@@ -26,5 +30,36 @@ def compare(
                f"points, 95% CI [{100 * found.ci95[0]:+.2f}, {100 * found.ci95[1]:+.2f}]")
     verdict = "significant" if found.significant else "not significant (the interval contains 0)"
     typer.echo(f"P(B better than A) = {found.p_improvement:.3f}: {verdict}")
+    summary = found.to_dict()
+    if errors:
+        summary["errors"] = _print_errors(a, b, lm)
     if json_:
-        emit_json(found.to_dict())
+        emit_json(summary)
+
+
+def _print_errors(a: Path, b: Path, lm: Path | None) -> dict:
+    from dataclasses import asdict
+
+    from experiments.errors import analyse_errors, compare_errors
+    from experiments.significance import read_hypotheses
+
+    rows_a, rows_b = read_hypotheses(a), read_hypotheses(b)
+    ids = sorted(rows_a)
+    references = [rows_a[i][0] for i in ids]
+    vocabulary = None
+    if lm is not None:
+        from lm.model import LanguageModelCache
+
+        vocabulary = set(LanguageModelCache().get(lm).unigrams)
+    found = analyse_errors(references, [rows_b[i][1] for i in ids], vocabulary)
+    changes = compare_errors(references, [rows_a[i][1] for i in ids], [rows_b[i][1] for i in ids])
+    typer.echo(f"B's errors: {found.substitutions} substitutions, {found.deletions} deletions, "
+               f"{found.insertions} insertions of {found.words} words")
+    if found.oov_words is not None:
+        rate = "-" if found.oov_error_rate is None else f"{100 * found.oov_error_rate:.1f}%"
+        typer.echo(f"words outside the LM: {found.oov_words}, of which B got {found.oov_errors} wrong ({rate})")
+    typer.echo("top confusions (reference -> B): " + ", ".join(f"{r}->{h} x{n}" for r, h, n in found.confusions))
+    typer.echo(f"B fixed {changes.fixed_total} words A got wrong (most often: " +
+               ", ".join(f"{w} x{n}" for w, n in changes.fixed) + f"); broke {changes.broken_total} (" +
+               ", ".join(f"{w} x{n}" for w, n in changes.broken) + ")")
+    return asdict(found) | {"oov_error_rate": found.oov_error_rate} | asdict(changes)

@@ -52,3 +52,29 @@ def test_compare_two_hypothesis_files_through_the_cli(tmp_path):
     assert bad.exit_code == 2 and "hold different utterances" in bad.output
     with pytest.raises(LabError, match="no utterances"):
         paired_bootstrap([], [], [])
+
+
+def test_error_analysis_counts_confusions_oov_and_what_changed():
+    from experiments.errors import analyse_errors, compare_errors
+
+    refs = ["THE CAT SAT ON THE MAT", "A ZORB RAN"]
+    hyps = ["THE BAT SAT THE MAT MAT", "A SORB RAN HOME"]
+    found = analyse_errors(refs, hyps, vocabulary={"THE", "CAT", "SAT", "ON", "MAT", "A", "RAN"})
+    assert (found.words, found.substitutions, found.deletions, found.insertions) == (9, 4, 0, 1)
+    assert ("CAT", "BAT", 1) in found.confusions and found.inserted == (("HOME", 1),)
+    assert (found.oov_words, found.oov_errors) == (1, 1) and found.wer == 5 / 9
+    changes = compare_errors(refs, ["THE CAT SAT ON THE MAT", "A SORB"], hyps)
+    assert (changes.fixed_total, changes.broken_total) == (1, 3) and changes.fixed == (("RAN", 1),)
+    assert dict(changes.broken) == {"CAT": 1, "ON": 1, "THE": 1}
+
+
+def test_compare_with_errors_through_the_cli(tmp_path):
+    for name, hyps in (("a", A), ("b", B)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(
+            json.dumps({"id": f"u{i}", "reference": r, "hypothesis": h}) + "\n"
+            for i, (r, h) in enumerate(zip(REFS, hyps))))
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--errors",
+                                      "--json", "--resamples", "500"])
+    assert result.exit_code == 0, result.output
+    errors = json.loads(result.stdout.strip().splitlines()[-1])["errors"]
+    assert (errors["fixed_total"], errors["broken_total"]) == (200, 0) and errors["substitutions"] == 200

@@ -1,0 +1,118 @@
+"""Where the word errors are: substitutions, deletions and insertions, the most frequent confusions, the words one
+decoder fixed or broke relative to another, and the error rate on words outside the LM's vocabulary.
+
+Built on jiwer's alignments of each reference with its hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+import jiwer
+
+
+@dataclass(frozen=True)
+class ErrorAnalysis:
+    words: int  # reference words
+    substitutions: int
+    deletions: int
+    insertions: int
+    confusions: tuple[tuple[str, str, int], ...]  # (reference word, hypothesis word, count), most frequent first
+    deleted: tuple[tuple[str, int], ...]
+    inserted: tuple[tuple[str, int], ...]
+    oov_words: int | None = None  # reference words outside the LM's vocabulary (when one was given)
+    oov_errors: int | None = None  # ... of which the hypothesis did not get right
+
+    @property
+    def wer(self) -> float:
+        return (self.substitutions + self.deletions + self.insertions) / self.words if self.words else 0.0
+
+    @property
+    def oov_error_rate(self) -> float | None:
+        if not self.oov_words:
+            return None
+        return self.oov_errors / self.oov_words
+
+    def confusion_frame(self):
+        """The confusions as a pandas DataFrame (reference, hypothesis, count), for notebooks."""
+        import pandas as pd
+
+        return pd.DataFrame(self.confusions, columns=["reference", "hypothesis", "count"])
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Reference words a system got right that a baseline got wrong (fixed), and the reverse (broken)."""
+
+    fixed_total: int
+    broken_total: int
+    fixed: tuple[tuple[str, int], ...]  # the most frequent
+    broken: tuple[tuple[str, int], ...]
+
+
+def _alignment(reference: str, hypothesis: str):
+    return jiwer.process_words(reference, hypothesis)
+
+
+def correct_positions(reference: str, hypothesis: str) -> set[int]:
+    """Indices of the reference words the hypothesis got right (aligned as equal)."""
+    if not reference.split():
+        return set()
+    found = _alignment(reference, hypothesis)
+    return {i for chunk in found.alignments[0] if chunk.type == "equal"
+            for i in range(chunk.ref_start_idx, chunk.ref_end_idx)}
+
+
+def analyse_errors(references: Sequence[str], hypotheses: Sequence[str], vocabulary: Collection[str] | None = None,
+                   top: int = 10) -> ErrorAnalysis:
+    """Error counts and the `top` most frequent confusions, deletions and insertions; with the LM's `vocabulary`,
+    the error rate on the reference words it does not hold."""
+    confusions, deleted, inserted = Counter(), Counter(), Counter()
+    words = subs = dels = ins = oov = oov_wrong = 0
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        ref, hyp = reference.split(), hypothesis.split()
+        words += len(ref)
+        if not ref:
+            ins += len(hyp)
+            inserted.update(hyp)
+            continue
+        found = _alignment(reference, hypothesis)
+        right = set()
+        for chunk in found.alignments[0]:
+            r, h = ref[chunk.ref_start_idx:chunk.ref_end_idx], hyp[chunk.hyp_start_idx:chunk.hyp_end_idx]
+            if chunk.type == "equal":
+                right.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
+            elif chunk.type == "substitute":
+                subs += len(r)
+                confusions.update(zip(r, h))
+            elif chunk.type == "delete":
+                dels += len(r)
+                deleted.update(r)
+            elif chunk.type == "insert":
+                ins += len(h)
+                inserted.update(h)
+        if vocabulary is not None:
+            outside = [i for i, word in enumerate(ref) if word not in vocabulary]
+            oov += len(outside)
+            oov_wrong += sum(i not in right for i in outside)
+    return ErrorAnalysis(
+        words, subs, dels, ins,
+        tuple((r, h, n) for (r, h), n in confusions.most_common(top)),
+        tuple(deleted.most_common(top)), tuple(inserted.most_common(top)),
+        oov if vocabulary is not None else None, oov_wrong if vocabulary is not None else None,
+    )
+
+
+def compare_errors(references: Sequence[str], baseline: Sequence[str], system: Sequence[str],
+                   top: int = 10) -> Changes:
+    """The reference words `system` fixed and broke relative to `baseline` (greedy, say), most frequent first."""
+    fixed, broken = Counter(), Counter()
+    for reference, before, after in zip(references, baseline, system, strict=True):
+        ref = reference.split()
+        right_before, right_after = correct_positions(reference, before), correct_positions(reference, after)
+        fixed.update(ref[i] for i in right_after - right_before)
+        broken.update(ref[i] for i in right_before - right_after)
+    return Changes(sum(fixed.values()), sum(broken.values()), tuple(fixed.most_common(top)),
+                   tuple(broken.most_common(top)))
