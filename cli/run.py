@@ -13,6 +13,7 @@ from decoders.directory import is_lm_directory, lm_directory_params
 from decoders.factory import build_decoder
 from experiments.evaluate import evaluate
 from logits.console import progress
+from logits.errors import LabError
 from logits.files import check_writable_output
 from logits.store import LogitsStore
 
@@ -65,26 +66,42 @@ def run(
     hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
     hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
+    nbest: Annotated[Optional[int], typer.Option(
+        min=1, help="With --out: write the K best hypotheses of each utterance instead, and report the oracle WER "
+                    "(beam, ctcbeam).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
 ) -> None:
     """Decode a store and score it against its references."""
+    if nbest is not None and out is None:
+        raise LabError("--nbest writes its lists to --out FILE; give one")
     if out is not None:
         check_writable_output(out, "--out")  # before decoding, which may take long
     opened = LogitsStore.open(store)
     params = beam_params(lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
                          unk_score_offset, hotword, hotword_weight)
     built = build_decoder(DecoderConfig(decoder, params), opened.vocabulary)
+    if nbest is not None and not built.nbest:
+        raise LabError(f"decoder {decoder!r} does not give N-best lists; use --decoder beam (pyctcdecode) or ctcbeam")
     with progress(len(opened), f"{decoder}") as bar:
         result = evaluate(opened, built, on_progress=bar.update)
-    if out:
-        result.write_jsonl(out)
     summary = result.summary()
+    if nbest is not None:
+        from experiments.nbest import nbest_lists, oracle_wer, write_nbest
+
+        with progress(len(opened), f"{decoder} {nbest}-best") as bar:
+            lists = nbest_lists(opened, built, nbest, bar.update)
+        write_nbest(out, opened, lists)
+        summary |= {"nbest": nbest, "oracle_wer": oracle_wer(opened.references, lists)}
+    elif out:
+        result.write_jsonl(out)
     typer.echo(f"decoder  {built.config.label()}")
     typer.echo(f"store    {opened.path} ({len(opened)} utterances, {opened.audio_seconds / 60:.1f} min)")
     if result.scores is not None:
         typer.echo(f"WER      {100 * result.wer:.2f}%   CER {100 * result.cer:.2f}%   "
                    f"({result.scores.words} reference words)")
     typer.echo(f"time     {result.seconds:.2f} s ({summary['rtfx']}x real time)")
+    if summary.get("oracle_wer") is not None:
+        typer.echo(f"oracle   WER {100 * summary['oracle_wer']:.2f}% (the best of each {nbest}-best list)")
     if out:
         typer.echo(f"wrote    {out}")
     if json_:

@@ -38,6 +38,8 @@ class Decoder(abc.ABC):
     # The longest utterance, in frames, the decoder takes (None: any): a guard for searches whose memory grows
     # steeply with the utterance, refusing with a message that names the utterance and the way around.
     max_frames: ClassVar[int | None] = None
+    # Whether `decode_nbest` gives the search's K best hypotheses (beam searches whose library exposes its beams).
+    nbest: ClassVar[bool] = False
 
     def __init__(self, config: DecoderConfig, vocabulary: Vocabulary, lms: "LanguageModelCache | None" = None) -> None:
         """`lms` is the cache a decoder takes its language model from; decoders without an LM ignore it."""
@@ -67,6 +69,22 @@ class Decoder(abc.ABC):
         if logprobs.shape[0] == 0:
             return EMPTY
         return self._decode(np.asarray(logprobs, dtype=np.float32))
+
+    def decode_nbest(self, logprobs: np.ndarray, k: int, where: str = "input") -> list[Hypothesis]:
+        """The `k` best hypotheses of one utterance, best first (decoders with `nbest`)."""
+        if not self.nbest:
+            raise DecoderConfigError(f"decoder {self.name!r} does not give N-best lists; use --decoder beam "
+                                     "(pyctcdecode) or ctcbeam")
+        if k < 1:
+            raise DecoderConfigError(f"N-best lists need k >= 1, got {k}")
+        logprobs = check_logprobs(logprobs, self.vocabulary.size, where)
+        self._check_length(logprobs.shape[0], where)
+        if logprobs.shape[0] == 0:
+            return [EMPTY]
+        return self._decode_nbest(np.asarray(logprobs, dtype=np.float32), k)
+
+    def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
+        raise NotImplementedError
 
     def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
         """Decode many utterances, results in input order. `threads` counts only for `threaded` decoders."""

@@ -22,6 +22,7 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
     """
 
     name = "beam"
+    nbest = True
     # pyctcdecode keeps every beam's full history; past this (about 17 minutes at 50 frames/s) it needs gigabytes.
     max_frames = 50_000
 
@@ -36,7 +37,14 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
         weakref.finalize(self._ctc, BeamSearchDecoderCTC.model_container.pop, self._ctc._model_key, None)
 
     def _decode(self, logprobs: np.ndarray) -> Hypothesis:
-        # The search object may be shared with decoders of other weights: set ours before every call.
+        return hypothesis_from_beam(self._beams(logprobs)[0])
+
+    def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
+        return [hypothesis_from_beam(beam) for beam in self._beams(logprobs)[:k]]
+
+    def _beams(self, logprobs: np.ndarray) -> list[tuple]:
+        """pyctcdecode's final beams, best first. The search object may be shared with decoders of other weights:
+        ours are set before every call."""
         self._ctc.reset_params(
             alpha=self.param("alpha"),
             beta=self.param("beta"),
@@ -51,5 +59,5 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
             hotwords=self.hotwords or None,
             hotword_weight=float(self.param("hotword_weight")),
         )
-        return hypothesis_from_beam(beams[0])
+        return beams
 

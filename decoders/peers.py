@@ -50,6 +50,7 @@ class CtcBeamDecoder(BeamDecoder):
     """
 
     name = "ctcbeam"
+    nbest = True
     cheap_params = frozenset({"beam_width", "beam_prune_logp", "token_min_logp", "hotword_weight"})
 
     def _build(self) -> None:
@@ -75,6 +76,9 @@ class CtcBeamDecoder(BeamDecoder):
             )
 
     def _decode(self, logprobs: np.ndarray) -> Hypothesis:
+        return self._decode_nbest(logprobs, 1)[0]
+
+    def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
         beams = self._search.decode_beams(
             logprobs,
             beam_width=int(self.param("beam_width")),
@@ -85,8 +89,8 @@ class CtcBeamDecoder(BeamDecoder):
             hotword_weight=float(self.param("hotword_weight")),
         )
         if not beams:  # pyctcdecode raises here; ctc-beam-decoder returns no beam when nothing survives pruning
-            return Hypothesis(text="", score=float("-inf"), acoustic_score=float("-inf"), lm_score=0.0)
-        return hypothesis_from_beam(beams[0])
+            return [Hypothesis(text="", score=float("-inf"), acoustic_score=float("-inf"), lm_score=0.0)]
+        return [hypothesis_from_beam(beam) for beam in beams[:k]]
 
 
 class FlashlightDecoder(BeamDecoder):

@@ -1,0 +1,51 @@
+"""N-best lists (`decode run --nbest K`) and the oracle WER."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.app import app
+from decoders import DecoderConfig, build_decoder
+from decoders.errors import DecoderConfigError
+from experiments.nbest import nbest_lists, oracle_wer
+from sweep_helpers import make_lm, make_store
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return make_store(tmp_path / "store", copies=2)
+
+
+@pytest.fixture()
+def lm(tmp_path):
+    return make_lm(tmp_path / "lm" / "tiny.arpa")
+
+
+def test_nbest_lists_start_with_the_one_best_and_the_oracle_is_no_worse(store, lm):
+    decoder = build_decoder(DecoderConfig("beam", {"lm": str(lm), "alpha": 2.0}), store.vocabulary)
+    lists = nbest_lists(store, decoder, 5)
+    assert [hyps[0] for hyps in lists] == decoder.decode_store(store)
+    assert all(1 <= len(hyps) <= 5 for hyps in lists) and any(len(hyps) > 1 for hyps in lists)
+    assert all(a.score >= b.score for hyps in lists for a, b in zip(hyps, hyps[1:]))
+    one_best = oracle_wer(store.references, [hyps[:1] for hyps in lists])
+    assert oracle_wer(store.references, lists) <= one_best
+    with pytest.raises(DecoderConfigError, match="does not give N-best"):
+        build_decoder(DecoderConfig("greedy"), store.vocabulary).decode_nbest(store[0], 3)
+
+
+def test_decode_run_nbest_writes_the_lists_and_the_oracle(store, lm, tmp_path):
+    out = tmp_path / "nbest.jsonl"
+    result = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "beam", "--lm", str(lm), "--nbest", "4",
+                                      "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["nbest"] == 4 and summary["oracle_wer"] <= summary["wer"]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == store.ids
+    assert set(rows[0]["nbest"][0]) == {"text", "score", "acoustic_score", "lm_score", "words"}
+    refused = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(lm), "--nbest",
+                                       "4", "--out", str(out)])
+    assert refused.exit_code == 2 and "does not give N-best lists" in refused.output
