@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from lm.model import LanguageModelCache
 
-COLUMNS = ("decoder", "wer", "cer", "seconds", "rtfx", "utterances")
+COLUMNS = ("decoder", "wer", "wer_low", "wer_high", "cer", "seconds", "rtfx", "utterances")
 
 
 def compare(
@@ -50,15 +50,27 @@ def compare(
         evaluation = evaluate(opened, build_decoder(config, opened.vocabulary, lms))
         if on_result is not None:
             on_result(label, evaluation)
+        low, high = _interval(evaluation)
         rows.append({
             "decoder": label,
             "wer": evaluation.wer,
+            "wer_low": low,  # the 95% bootstrap interval of the WER (utterances resampled)
+            "wer_high": high,
             "cer": evaluation.cer,
             "seconds": evaluation.seconds,
             "rtfx": evaluation.audio_seconds / evaluation.seconds if evaluation.seconds > 0 else float("inf"),
             "utterances": len(evaluation.ids),
         })
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _interval(evaluation: Evaluation) -> tuple[float | None, float | None]:
+    from experiments.significance import wer_interval
+
+    pairs = [(r, h.text) for r, h in zip(evaluation.references, evaluation.hypotheses) if r is not None]
+    if not pairs:
+        return None, None
+    return wer_interval([r for r, _ in pairs], [h for _, h in pairs])
 
 
 def _labels(configs: Sequence[DecoderConfig]) -> dict[str, DecoderConfig]:
@@ -73,7 +85,8 @@ def _labels(configs: Sequence[DecoderConfig]) -> dict[str, DecoderConfig]:
 
 
 def plot_comparison(df: "pd.DataFrame", title: str | None = None) -> "Figure":
-    """Two bar charts from `compare()`'s frame: WER (%) and speed (x real time, log scale: greedy is ~1000x)."""
+    """Two bar charts from `compare()`'s frame: WER (%) with its 95% interval, and speed (x real time, log
+    scale: greedy is ~1000x)."""
     from matplotlib.figure import Figure  # no pyplot: returns a figure without touching global state
 
     labels = list(df["decoder"])
@@ -81,7 +94,10 @@ def plot_comparison(df: "pd.DataFrame", title: str | None = None) -> "Figure":
     wer_ax, speed_ax = fig.subplots(1, 2, sharey=True)
     positions = range(len(labels))
     wer = 100 * df["wer"].astype(float)
-    wer_ax.barh(positions, wer, color="tab:blue")
+    errors = None
+    if {"wer_low", "wer_high"} <= set(df.columns) and df["wer_low"].notna().all():
+        errors = [wer - 100 * df["wer_low"].astype(float), 100 * df["wer_high"].astype(float) - wer]
+    wer_ax.barh(positions, wer, color="tab:blue", xerr=errors, capsize=3)  # whiskers: 95% bootstrap interval
     wer_ax.set_yticks(list(positions), labels)
     wer_ax.invert_yaxis()  # first config on top, as in the table
     wer_ax.set_xlabel("WER (%)")

@@ -139,3 +139,15 @@ def tied_with_best(db, results, resamples: int = 1000, seed: int = 0) -> frozens
         if not bootstrap_errors(errors_best, errors, words, resamples, seed).significant:
             tied.add(point.key)
     return frozenset(tied)
+
+
+def wer_interval(references: Sequence[str], hypotheses: Sequence[str], resamples: int = 2000,
+                 seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of one system's corpus WER (utterances resampled)."""
+    errors, words = utterance_errors(references, hypotheses)
+    if words.sum() == 0:
+        return (float("nan"), float("nan"))
+    draw = np.random.default_rng(seed).integers(0, len(words), size=(resamples, len(words)))
+    rates = errors[draw].sum(axis=1) / np.maximum(words[draw].sum(axis=1), 1)
+    low, high = np.percentile(rates, [2.5, 97.5])
+    return float(low), float(high)

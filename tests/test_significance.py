@@ -78,3 +78,16 @@ def test_compare_with_errors_through_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     errors = json.loads(result.stdout.strip().splitlines()[-1])["errors"]
     assert (errors["fixed_total"], errors["broken_total"]) == (200, 0) and errors["substitutions"] == 200
+
+
+def test_a_wer_interval_holds_the_wer_and_the_notebook_table_carries_it(tmp_path):
+    from decoders import DecoderConfig
+    from experiments.compare import compare
+    from experiments.significance import wer_interval
+    from sweep_helpers import make_lm, make_store
+
+    low, high = wer_interval(REFS, B)
+    assert low < 0.1 < high
+    store = make_store(tmp_path / "store", copies=3)
+    frame = compare(store, [DecoderConfig("greedy"), DecoderConfig("beam", {"lm": str(make_lm(tmp_path / "lm.arpa"))})])
+    assert (frame["wer_low"] <= frame["wer"]).all() and (frame["wer"] <= frame["wer_high"]).all()
