@@ -99,7 +99,8 @@ def read_hypotheses(path: str | Path) -> dict[str, tuple[str | None, str]]:
             row = json.loads(line)
             rows[str(row["id"])] = (row.get("reference"), str(row["hypothesis"]))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise LabError(f"{path}:{number}: expected a JSON object with id, reference and hypothesis ({exc})") from exc
+            raise LabError(f"{path}:{number}: expected a JSON object with id, reference and hypothesis "
+                           f"({exc})") from exc
     return rows
 
 
