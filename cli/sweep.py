@@ -38,6 +38,7 @@ def sweep(
     yes: Annotated[bool, typer.Option("--yes", help="Run a grid of more than 400 points to decode.")] = False,
     test: Annotated[Optional[Path], typer.Option(help="A test store, decoded once at the swept store's best point.")]
     = None,
+    refine: Annotated[int, typer.Option(min=0, help="Zoom N times around the best point at half the step.")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
@@ -51,7 +52,7 @@ def sweep(
     params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test)
+                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None

@@ -117,6 +117,7 @@ def sweep(
     command: Sequence[str] | None = None,
     yes: bool = False,
     test: str | Path | None = None,
+    refine: int = 0,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -126,7 +127,25 @@ def sweep(
     RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl. Points already in the results store are reused.
     More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take). With `test`
     (another store, e.g. test-clean when sweeping dev-clean), the test store is decoded once at the best point.
+    `refine` N zooms N times around the best point: a 3 x 3 grid at half the previous step, reusing what is stored;
+    the result is the last, finest grid's.
     """
+    if refine:
+        result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
+                       run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
+                       test=None)
+        for _ in range(refine):
+            grid = refine_grid(result.results)
+            if grid is None:
+                break
+            result = sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
+                           workers=workers, run_dir=result.run_dir, show_progress=show_progress, on_point=on_point,
+                           command=command, yes=yes, test=None)
+        if test is not None:  # measured once, at the finest grid's best point
+            result = sweep(store, lm, result.results.run.alphas, result.results.run.betas, unigrams=unigrams,
+                           decoder=decoder, params=params, workers=workers, run_dir=result.run_dir,
+                           show_progress=show_progress, command=command, yes=yes, test=test)
+        return result
     from experiments import report
     from lm.model import LanguageModelCache
 
@@ -215,6 +234,27 @@ def sweep(
         workers=1 if workers == 1 or len(todo) <= 1 else min(workers, len(todo)),
         heatmap=heatmap, best_hypotheses=best_hypotheses,
     )
+
+
+def refine_grid(results: RunResults) -> Grid | None:
+    """The 3 x 3 grid around a run's best point at half the step of its grid (alpha kept >= 0), or None when there
+    is no best point or the grid has a single value on both axes."""
+    best = results.best
+    if best is None:
+        return None
+
+    def around(value: float, values: tuple[float, ...], floor: float | None) -> tuple[float, ...]:
+        ordered = sorted(values)
+        if len(ordered) < 2:
+            return (value,)
+        half = min(b - a for a, b in zip(ordered, ordered[1:])) / 2
+        near = (round(value - half, 6), value, round(value + half, 6))
+        return tuple(v for v in near if floor is None or v >= floor)
+
+    alphas, betas = around(best.alpha, results.run.alphas, 0.0), around(best.beta, results.run.betas, None)
+    if len(alphas) == len(betas) == 1:
+        return None
+    return Grid(alphas, betas)
 
 
 def default_run_dir(store: str | Path, lm_fingerprint: str) -> Path:

@@ -442,3 +442,17 @@ def test_tune_on_dev_and_report_on_test(store, lm, tmp_path):
     again = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
                   test=test_store.path)
     assert again.summary()["test_wer"] == expected.wer and again.computed == 0
+
+
+def test_refine_zooms_around_the_best_point_reusing_what_is_stored(store, lm, tmp_path):
+    from experiments.sweep import refine_grid
+
+    coarse = sweep(store.path, lm, "0.5,1,1.5", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False)
+    grid = refine_grid(coarse.results)
+    best = coarse.best
+    assert grid.alphas == tuple(v for v in (round(best.alpha - 0.25, 6), best.alpha, best.alpha + 0.25) if v >= 0)
+    assert grid.betas == (best.beta - 1.0, best.beta, best.beta + 1.0)
+    fine = sweep(store.path, lm, "0.5,1,1.5", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
+                 refine=1)
+    assert fine.results.run.alphas == grid.alphas and fine.results.run.betas == grid.betas
+    assert fine.reused >= 1 and fine.best.wer <= best.wer  # the centre was stored; the zoom can only help
