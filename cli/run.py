@@ -111,20 +111,30 @@ def run(
 @run_command
 def hotwords(
     store: Annotated[Path, typer.Argument(help="Store whose references contain the hotword(s).")],
-    hotword: Annotated[list[str], typer.Option(help="Word or phrase to boost (repeatable).")],
+    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
+    hotword_file: Annotated[Optional[Path], typer.Option(
+        help="Hotwords, one word or phrase per line, optionally TAB and a weight.")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
     decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
     alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
     beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
-    hotword_weight: Annotated[float, typer.Option(help="Boost per hotword.")] = 10.0,
+    hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword (default 10).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
-    """Measure hotword boosting: how often the word is recovered, and what else changes."""
+    """Measure hotword boosting: how often the word is recovered, B-WER and U-WER, recall and false alarms per word."""
     from dataclasses import asdict
 
-    from experiments.hotwords import hotword_report
+    from experiments.hotwords import hotword_report, read_hotword_file
 
+    hotword = list(hotword or [])
+    if hotword_file is not None:
+        listed, weight = read_hotword_file(hotword_file)
+        hotword += listed
+        hotword_weight = hotword_weight if hotword_weight is not None else weight
+    if not hotword:
+        raise LabError("give the hotwords to measure: --hotword WORD (repeatable) or --hotword-file FILE")
+    hotword_weight = 10.0 if hotword_weight is None else hotword_weight
     opened = LogitsStore.open(store)
     config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta, beam_prune_logp=beam_prune_logp))
     report = hotword_report(opened, config, hotword, hotword_weight)
@@ -132,5 +142,13 @@ def hotwords(
     typer.echo(f"  recovered without boosting: {report.recovered_plain}   with boosting: {report.recovered_boosted}")
     typer.echo(f"utterances without: {report.without_hotword}, changed by boosting: {report.changed_without}")
     typer.echo(f"WER {100 * report.wer_plain:.2f}% -> {100 * report.wer_boosted:.2f}%")
+    if report.b_wer_plain is not None:
+        typer.echo(f"B-WER (hotword words) {100 * report.b_wer_plain:.2f}% -> {100 * report.b_wer_boosted:.2f}%   "
+                   f"U-WER (other words) {100 * report.u_wer_plain:.2f}% -> {100 * report.u_wer_boosted:.2f}%")
+    for row in report.per_hotword:
+        recall = ("-" if row["recall_plain"] is None else
+                  f"{100 * row['recall_plain']:.0f}% -> {100 * row['recall_boosted']:.0f}%")
+        typer.echo(f"  {row['word']}: {row['occurrences']} in the references, recall {recall}, false alarms "
+                   f"{row['false_alarms_plain']} -> {row['false_alarms_boosted']}")
     if json_:
         emit_json(asdict(report))

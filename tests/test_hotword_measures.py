@@ -1,0 +1,37 @@
+"""Hotword measures: B-WER / U-WER, recall and false alarms per hotword, hotword list files."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.hotwords import biased_rates, read_hotword_file
+from logits.errors import LabError
+
+
+def test_biased_and_unbiased_error_rates():
+    refs = ["NAPOLEON SAT ON THE MAT", "THE CAT SAT"]
+    hyps = ["NAPOLION SAT ON THE MAT", "THE NAPOLEON SAT NAPOLEON"]
+    found = biased_rates(refs, hyps, {"NAPOLEON"})
+    # B: one NAPOLEON in the references, misrecognised, and one inserted: 2 errors over 1 word.
+    # U: 7 other words; CAT became NAPOLEON (1 error).
+    assert found.b_wer == 2.0 and found.u_wer == pytest.approx(1 / 7)
+    assert found.per_word["NAPOLEON"] == (1, 0, 2)  # occurrences, recognised, false alarms
+    perfect = biased_rates(refs, refs, {"NAPOLEON"})
+    assert (perfect.b_wer, perfect.u_wer, perfect.per_word["NAPOLEON"]) == (0.0, 0.0, (1, 1, 0))
+
+
+def test_hotword_files(tmp_path):
+    listed = tmp_path / "hot.txt"
+    listed.write_text("# names\nnapoleon\t12\nsaint  helena\t12\n\n")
+    assert read_hotword_file(listed) == (["napoleon", "saint helena"], 12.0)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("napoleon\n")
+    assert read_hotword_file(plain) == (["napoleon"], None)
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text("a\t1\nb\t2\n")
+    with pytest.raises(LabError, match="one weight to every hotword"):
+        read_hotword_file(mixed)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a\tlots\n")
+    with pytest.raises(LabError, match="bad.txt:1: the weight 'lots' is not a number"):
+        read_hotword_file(bad)
