@@ -35,3 +35,25 @@ def test_hotword_files(tmp_path):
     bad.write_text("a\tlots\n")
     with pytest.raises(LabError, match="bad.txt:1: the weight 'lots' is not a number"):
         read_hotword_file(bad)
+
+
+def test_decode_hotwords_with_a_list_file(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from sweep_helpers import make_lm, make_store
+
+    store = make_store(tmp_path / "store", sentences=["THE ZEBRA SAT ON THE MAT", "A CAT AND A DOG"])
+    lm = make_lm(tmp_path / "tiny.arpa")
+    listed = tmp_path / "hot.txt"
+    listed.write_text("zebra\t10\n")
+    result = CliRunner().invoke(app, ["hotwords", str(store.path), "--hotword-file", str(listed), "--lm", str(lm),
+                                      "--decoder", "fastbeam", "--beam-prune-logp", "-20", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["hotwords"] == ["ZEBRA"] and report["per_hotword"][0]["occurrences"] == 1
+    assert report["b_wer_boosted"] <= report["b_wer_plain"] and report["u_wer_boosted"] is not None
+    none = CliRunner().invoke(app, ["hotwords", str(store.path), "--lm", str(lm)])
+    assert none.exit_code == 2 and "give the hotwords" in none.output
