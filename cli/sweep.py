@@ -10,6 +10,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.run import beam_params
+from logits.errors import LabError
 from logits.files import check_writable_output
 
 DEMO_RUN_DIR = Path("runs/demo")
@@ -39,6 +40,8 @@ def sweep(
     test: Annotated[Optional[Path], typer.Option(help="A test store, decoded once at the swept store's best point.")]
     = None,
     refine: Annotated[int, typer.Option(min=0, help="Zoom N times around the best point at half the step.")] = 0,
+    param: Annotated[Optional[list[str]], typer.Option(
+        help="Sweep another parameter too: NAME=V1,V2 (repeatable), e.g. beam_width=10,30,100.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
@@ -52,7 +55,8 @@ def sweep(
     params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine)
+                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine,
+                           extra=parse_params(param or [], decoder))
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None
@@ -118,6 +122,25 @@ def demo(
     typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {run_dir}` shows all this again)")
     if json_:
         emit_json(result.summary())
+
+
+def parse_params(specs: list[str], decoder: str) -> dict[str, list]:
+    """`beam_width=10,30,100` -> {"beam_width": [10, 30, 100]}, each value of its default's type."""
+    from decoders.factory import decoder_classes
+
+    defaults = dict(decoder_classes()[decoder].defaults) if decoder in decoder_classes() else {}
+    found: dict[str, list] = {}
+    for spec in specs:
+        name, _, values = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not values or name not in defaults:
+            raise LabError(f"--param {spec!r}: expected NAME=V1,V2 with NAME one of {sorted(defaults)}")
+        kind = type(defaults[name]) if defaults[name] is not None else float
+        try:
+            found[name] = [kind(float(v)) if kind is int else kind(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise LabError(f"--param {spec!r}: the values must be numbers") from None
+    return found
 
 
 def _note(message: str) -> None:

@@ -12,6 +12,7 @@ from experiments.results import ResultsDB, RunResults
 from logits.files import atomic_write
 
 HEATMAP_FILE = "wer_heatmap.png"
+PARETO_FILE = "pareto.png"
 HYPOTHESES_FILE = "best_hypotheses.jsonl"
 # Cell labels stay readable up to about this many columns or rows; larger grids get colours only.
 _MAX_ANNOTATED = 24
@@ -37,6 +38,7 @@ def report(run_dir: str | Path, run_id: int | None = None) -> Report:
     with ResultsDB(run_dir, create=False) as db:
         results = with_ties(db, db.run_results(run_id))
         heatmap = write_heatmap(results, Path(run_dir) / HEATMAP_FILE)
+        write_pareto(results, Path(run_dir) / PARETO_FILE)
         hypotheses = write_best_hypotheses(db, results, Path(run_dir) / HYPOTHESES_FILE)
     return Report(results, heatmap, hypotheses)
 
@@ -130,8 +132,9 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
     alphas, betas = list(results.run.alphas), list(results.run.betas)
     wer = np.full((len(alphas), len(betas)), np.nan)
     for point in results.points:
-        if point.wer is not None:
-            wer[alphas.index(point.alpha), betas.index(point.beta)] = 100 * point.wer
+        if point.wer is not None:  # with extra swept parameters a cell shows its best
+            cell = (alphas.index(point.alpha), betas.index(point.beta))
+            wer[cell] = np.fmin(wer[cell], 100 * point.wer)
     if np.isnan(wer).all():
         return None
     best = results.best
@@ -168,6 +171,48 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
             if len(results.tied) > 1:
                 title += f"; dashed: {len(results.tied) - 1} not significantly worse"
     ax.set_title(title, fontsize=9)
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    return Path(path)
+
+
+def pareto_front(points) -> list:
+    """The points no other point beats on both WER and decoding time, fastest first."""
+    front, best_wer = [], float("inf")
+    for point in sorted((p for p in points if p.wer is not None), key=lambda p: (p.seconds, p.wer)):
+        if point.wer < best_wer:
+            front.append(point)
+            best_wer = point.wer
+    return front
+
+
+def write_pareto(results: RunResults, path: str | Path) -> Path | None:
+    """WER against decoding time of every point (and greedy), the Pareto front joined: the speed/accuracy trade-off
+    of a sweep over beam widths or pruning thresholds. None when no point has a WER."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    points = [p for p in (*results.points, *([results.greedy] if results.greedy else ())) if p.wer is not None]
+    if not points:
+        return None
+    front = pareto_front(points)
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter([p.seconds for p in points], [100 * p.wer for p in points], s=14, color="tab:blue", alpha=0.6)
+    ax.plot([p.seconds for p in front], [100 * p.wer for p in front], color="tab:red", marker="o", label="Pareto front")
+    # Label the front with the parameters the sweep varied.
+    varied = {k for k in {k for p in results.points for k, _ in p.config.params}
+              if len({p.config.get(k) for p in results.points}) > 1}
+    for n, point in enumerate(front):
+        label = "greedy" if point.decoder == "greedy" else ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.config.params if k in varied)
+        ax.annotate(label, (point.seconds, 100 * point.wer), xytext=(6, 6 + 9 * (n % 2)), textcoords="offset points",
+                    fontsize=7)
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set(xlabel="decoding time of the store (s, log scale)", ylabel="WER (%)",
+           title=f"speed against accuracy ({len(points)} decodes)")
+    ax.legend()
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
     return Path(path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -118,6 +119,7 @@ def sweep(
     yes: bool = False,
     test: str | Path | None = None,
     refine: int = 0,
+    extra: Mapping[str, Sequence[Any]] | None = None,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -128,23 +130,25 @@ def sweep(
     More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take). With `test`
     (another store, e.g. test-clean when sweeping dev-clean), the test store is decoded once at the best point.
     `refine` N zooms N times around the best point: a 3 x 3 grid at half the previous step, reusing what is stored;
-    the result is the last, finest grid's.
+    the result is the last, finest grid's. `extra` sweeps more parameters too ({"beam_width": [10, 100]}): every
+    combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
+    against decoding time.
     """
     if refine:
         result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
                        run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
-                       test=None)
+                       test=None, extra=extra)
         for _ in range(refine):
             grid = refine_grid(result.results)
             if grid is None:
                 break
             result = sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=result.run_dir, show_progress=show_progress, on_point=on_point,
-                           command=command, yes=yes, test=None)
+                           command=command, yes=yes, test=None, extra=extra)
         if test is not None:  # measured once, at the finest grid's best point
             result = sweep(store, lm, result.results.run.alphas, result.results.run.betas, unigrams=unigrams,
                            decoder=decoder, params=params, workers=workers, run_dir=result.run_dir,
-                           show_progress=show_progress, command=command, yes=yes, test=test)
+                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra)
         return result
     from experiments import report
     from lm.model import LanguageModelCache
@@ -161,14 +165,18 @@ def sweep(
     clash = sorted(set(fixed) & {"lm", "unigrams", "alpha", "beta"})
     if clash:
         raise LabError(f"params {clash} are set by the sweep itself; pass lm/unigrams/alphas/betas as arguments")
+    combos = _combinations(extra or {}, fixed)
     base = _base_config(decoder, fixed, lm, unigrams)
 
     # Build one decoder here before anything is written: a missing or corrupt LM, a bad parameter, an LM that does
     # not fit the labels fails now, with its own message, rather than in every worker or after results exist.
     lms = LanguageModelCache()
-    check = build_decoder(base.replace(alpha=grid.alphas[0], beta=grid.betas[0]), opened.vocabulary, lms)
+    check = build_decoder(base.replace(alpha=grid.alphas[0], beta=grid.betas[0], **combos[0]), opened.vocabulary,
+                          lms)
+    for combo in combos[1:]:
+        check.reconfigure(**combo)  # a bad value of an extra parameter fails now
     loaded = lms.get(lm, unigrams)
-    tasks, greedy_task = _plan(opened, grid, base, loaded.fingerprint, _words_fingerprint(loaded.unigrams))
+    tasks, greedy_task = _plan(opened, grid, base, loaded.fingerprint, _words_fingerprint(loaded.unigrams), combos)
 
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(opened.path, loaded.fingerprint)
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
@@ -226,6 +234,7 @@ def sweep(
         results = db.run_results(run_id)
     results = report.with_ties(db, results)
     heatmap = report.write_heatmap(results, run_dir / report.HEATMAP_FILE)
+    report.write_pareto(results, run_dir / report.PARETO_FILE)
     best_hypotheses = report.write_best_hypotheses(db, results, run_dir / report.HYPOTHESES_FILE)
     db.close()
     return SweepResult(
@@ -275,16 +284,31 @@ def _base_config(decoder: str, fixed: Mapping[str, Any], lm: str | Path, unigram
     return DecoderConfig(decoder, params)
 
 
-def _plan(store: LogitsStore, grid: Grid, base: DecoderConfig, lm_fp: str, words_fp: str) -> tuple[list[Task], Task]:
-    """The tasks of the grid (alpha-major) and the greedy task, each with its result key."""
+def _plan(store: LogitsStore, grid: Grid, base: DecoderConfig, lm_fp: str, words_fp: str,
+          combos: Sequence[Mapping[str, Any]] = ({},)) -> tuple[list[Task], Task]:
+    """The tasks of the grid (alpha-major, for each combination of the extra parameters) and the greedy task, each
+    with its result key."""
     tasks = []
-    for point in grid:
-        config = base.replace(alpha=point.alpha, beta=point.beta)
-        digest = keyed_config(config, lm_fp, words_fp).digest()
-        tasks.append(Task(result_key(store.fingerprint, digest), config, digest, lm_fp))
+    for combo in combos:
+        for point in grid:
+            config = base.replace(alpha=point.alpha, beta=point.beta, **combo)
+            digest = keyed_config(config, lm_fp, words_fp).digest()
+            tasks.append(Task(result_key(store.fingerprint, digest), config, digest, lm_fp))
     greedy = DecoderConfig("greedy", {})
     greedy_task = Task(result_key(store.fingerprint, greedy.digest()), greedy, greedy.digest(), None)
     return tasks, greedy_task
+
+
+def _combinations(extra: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the extra swept parameters' values ([{}] when there are none)."""
+    names = sorted(extra)
+    bad = [n for n in names if n in ("lm", "unigrams", "alpha", "beta") or n in fixed]
+    if bad:
+        raise LabError(f"cannot sweep {bad} with --param: alpha and beta have their own options, lm and unigrams are "
+                       "fixed, and a parameter cannot be both fixed and swept")
+    if any(not extra[n] for n in names):
+        raise LabError("each swept parameter needs at least one value")
+    return [dict(zip(names, values)) for values in itertools.product(*(extra[n] for n in names))]
 
 
 def _words_fingerprint(words: Sequence[str]) -> str:

@@ -456,3 +456,27 @@ def test_refine_zooms_around_the_best_point_reusing_what_is_stored(store, lm, tm
                  refine=1)
     assert fine.results.run.alphas == grid.alphas and fine.results.run.betas == grid.betas
     assert fine.reused >= 1 and fine.best.wer <= best.wer  # the centre was stored; the zoom can only help
+
+
+def test_any_beam_parameter_can_be_swept_with_a_pareto_plot(store, lm, tmp_path):
+    from experiments.report import pareto_front
+    from experiments.results import ResultsDB
+
+    result = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5,1", "--beta", "1",
+                                 "--param", "beam_width=2,16", "--param", "token_min_logp=-3,-8", "--out",
+                                 str(tmp_path / "run"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["points"] == 2 * 2 * 2 and summary["computed"] == 8
+    assert (tmp_path / "run" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    points = ResultsDB(tmp_path / "run").run_results().points
+    assert {(p.config.get("beam_width"), p.config.get("token_min_logp")) for p in points} == {
+        (2, -3.0), (2, -8.0), (16, -3.0), (16, -8.0)}
+    front = pareto_front(points)
+    assert front and all(a.seconds <= b.seconds and a.wer > b.wer for a, b in zip(front, front[1:]))
+    bad = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5", "--beta", "1",
+                              "--param", "beam_size=2"])
+    assert bad.exit_code == 2 and "expected NAME=V1,V2 with NAME one of" in bad.output
+    clash = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5", "--beta", "1",
+                                "--param", "alpha=1,2"])
+    assert clash.exit_code == 2 and "cannot sweep ['alpha']" in clash.output
