@@ -44,7 +44,7 @@ def test_notebook_runs_and_shows_the_comparison(tmp_path, monkeypatch):
     for label in ("greedy", "beam, no LM", "alpha 0.5, beta 1.0", "swept", "hotword"):
         assert label in text or label in html
     images = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 2  # the sweep's heatmap and the comparison chart
+    assert len(images) >= 3  # the sweep's heatmap and Pareto plot, and the comparison chart
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "substitutions" in printed and "fixed" in printed  # the error analysis ran
     assert (tmp_path / "work" / "sweep" / "results.sqlite").is_file()  # it wrote where it was told to
