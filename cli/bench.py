@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
+from cli.options import Unigrams
 from cli.run import beam_params
 from experiments import bench as B
 from experiments.defaults import HARD_DIFFICULTY, DefaultData
@@ -94,7 +95,7 @@ def format_table(result: B.BenchResult) -> str:
 def bench(
     store: Annotated[Optional[Path], typer.Argument(help="Store directory to decode (omit with --default).")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
-    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
+    unigrams: Unigrams = None,
     beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame (default 100).")] = None,
     alpha: Annotated[Optional[float], typer.Option(help="LM weight (default 0.5).")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus (default 1.0).")] = None,

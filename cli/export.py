@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import run_command
+from cli.options import Unigrams
 from cli.run import beam_params
 from decoders.config import DecoderConfig
 from decoders.constants import BEAM_DEFAULTS
@@ -23,8 +24,7 @@ def export(
     store: Annotated[Optional[Path], typer.Option(help="Without RUN_DIR: the store whose labels the decoder reads.")]
     = None,
     lm: Annotated[Optional[Path], typer.Option(help="Without RUN_DIR: KenLM model, .arpa or .bin.")] = None,
-    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")]
-    = None,
+    unigrams: Unigrams = None,
     alpha: Annotated[Optional[float], typer.Option(help="Without RUN_DIR: LM weight.")] = None,
     beta: Annotated[Optional[float], typer.Option(help="Without RUN_DIR: word insertion bonus.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,

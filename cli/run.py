@@ -8,6 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
+from cli.options import (
+    Alpha,
+    BeamPruneLogp,
+    BeamWidth,
+    Beta,
+    Hotword,
+    HotwordWeight,
+    TokenMinLogp,
+    Unigrams,
+    UnkScoreOffset,
+)
 from decoders.config import DecoderConfig
 from decoders.directory import is_lm_directory, lm_directory_params
 from decoders.factory import build_decoder
@@ -56,15 +67,15 @@ def run(
     store: Annotated[Path, typer.Argument(help="Store directory (from decode synth / import / cache).")],
     decoder: Annotated[str, typer.Option(help="greedy, beam (pyctcdecode) or fastbeam (this project's C++).")] = "greedy",
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
-    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
-    alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
-    beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
-    beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
-    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
-    token_min_logp: Annotated[Optional[float], typer.Option(help="Skip tokens below this log-prob.")] = None,
-    unk_score_offset: Annotated[Optional[float], typer.Option(help="Penalty for words outside the LM.")] = None,
-    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
-    hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
+    unigrams: Unigrams = None,
+    alpha: Alpha = None,
+    beta: Beta = None,
+    beam_width: BeamWidth = None,
+    beam_prune_logp: BeamPruneLogp = None,
+    token_min_logp: TokenMinLogp = None,
+    unk_score_offset: UnkScoreOffset = None,
+    hotword: Hotword = None,
+    hotword_weight: HotwordWeight = None,
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
     nbest: Annotated[Optional[int], typer.Option(
         min=1, help="With --out: write the K best hypotheses of each utterance instead, and report the oracle WER "
@@ -111,14 +122,14 @@ def run(
 @run_command
 def hotwords(
     store: Annotated[Path, typer.Argument(help="Store whose references contain the hotword(s).")],
-    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
+    hotword: Hotword = None,
     hotword_file: Annotated[Optional[Path], typer.Option(
         help="Hotwords, one word or phrase per line, optionally TAB and a weight.")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
     decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
-    alpha: Annotated[Optional[float], typer.Option(help="LM weight.")] = None,
-    beta: Annotated[Optional[float], typer.Option(help="Word insertion bonus.")] = None,
-    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
+    alpha: Alpha = None,
+    beta: Beta = None,
+    beam_prune_logp: BeamPruneLogp = None,
     hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword (default 10).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:

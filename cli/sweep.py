@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
+from cli.options import BeamPruneLogp, BeamWidth, Hotword, HotwordWeight, TokenMinLogp, Unigrams, UnkScoreOffset
 from cli.run import beam_params
 from logits.errors import LabError
 from logits.files import check_writable_output
@@ -24,15 +25,15 @@ def sweep(
     lm: Annotated[Path, typer.Option(help="KenLM model, .arpa or .bin.")],
     alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
     beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
-    unigrams: Annotated[Optional[Path], typer.Option(help="Unigram list for a binary LM (default: beside it).")] = None,
+    unigrams: Unigrams = None,
     decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: fastbeam (this project's C++, same results as "
                                               "pyctcdecode) or beam (pyctcdecode).")] = "fastbeam",
-    beam_width: Annotated[Optional[int], typer.Option(help="Beams kept per frame.")] = None,
-    beam_prune_logp: Annotated[Optional[float], typer.Option(help="Drop beams this far below the best.")] = None,
-    token_min_logp: Annotated[Optional[float], typer.Option(help="Skip tokens below this log-prob.")] = None,
-    unk_score_offset: Annotated[Optional[float], typer.Option(help="Penalty for words outside the LM.")] = None,
-    hotword: Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")] = None,
-    hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword.")] = None,
+    beam_width: BeamWidth = None,
+    beam_prune_logp: BeamPruneLogp = None,
+    token_min_logp: TokenMinLogp = None,
+    unk_score_offset: UnkScoreOffset = None,
+    hotword: Hotword = None,
+    hotword_weight: HotwordWeight = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count; 1: no pool).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<store>-<LM fingerprint>).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
