@@ -79,7 +79,7 @@ def run(
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
     nbest: Annotated[Optional[int], typer.Option(
         min=1, help="With --out: write the K best hypotheses of each utterance instead, and report the oracle WER "
-                    "(beam, ctcbeam).")] = None,
+                    "(fastbeam, beam, ctcbeam).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
 ) -> None:
     """Decode a store and score it against its references."""
@@ -92,7 +92,7 @@ def run(
                          unk_score_offset, hotword, hotword_weight)
     built = build_decoder(DecoderConfig(decoder, params), opened.vocabulary)
     if nbest is not None and not built.nbest:
-        raise LabError(f"decoder {decoder!r} does not give N-best lists; use --decoder beam (pyctcdecode) or ctcbeam")
+        raise LabError(f"decoder {decoder!r} does not give N-best lists; use --decoder fastbeam, beam or ctcbeam")
     with progress(len(opened), f"{decoder}") as bar:
         result = evaluate(opened, built, on_progress=bar.update)
     summary = result.summary()

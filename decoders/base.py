@@ -73,8 +73,8 @@ class Decoder(abc.ABC):
     def decode_nbest(self, logprobs: np.ndarray, k: int, where: str = "input") -> list[Hypothesis]:
         """The `k` best hypotheses of one utterance, best first (decoders with `nbest`)."""
         if not self.nbest:
-            raise DecoderConfigError(f"decoder {self.name!r} does not give N-best lists; use --decoder beam "
-                                     "(pyctcdecode) or ctcbeam")
+            raise DecoderConfigError(f"decoder {self.name!r} does not give N-best lists; use --decoder fastbeam, "
+                                     "beam or ctcbeam")
         if k < 1:
             raise DecoderConfigError(f"N-best lists need k >= 1, got {k}")
         logprobs = check_logprobs(logprobs, self.vocabulary.size, where)

@@ -137,6 +137,7 @@ class FastBeamDecoder(BeamDecoder):
 
     name = "fastbeam"
     threaded = True
+    nbest = True
 
     def _build(self) -> None:
         self._native = native_module()
@@ -160,6 +161,9 @@ class FastBeamDecoder(BeamDecoder):
 
     def _decode(self, logprobs: np.ndarray) -> Hypothesis:
         return _hypothesis(self._search.decode(search_input(logprobs)))
+
+    def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
+        return [_hypothesis(result) for result in self._search.decode_nbest(search_input(logprobs), k)]
 
     def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
         """Decode many utterances on `threads` native threads (default: the cores this process may use).

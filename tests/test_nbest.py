@@ -46,6 +46,19 @@ def test_decode_run_nbest_writes_the_lists_and_the_oracle(store, lm, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == store.ids
     assert set(rows[0]["nbest"][0]) == {"text", "score", "acoustic_score", "lm_score", "words"}
-    refused = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(lm), "--nbest",
-                                       "4", "--out", str(out)])
+    refused = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "greedy", "--nbest", "4", "--out",
+                                       str(out)])
     assert refused.exit_code == 2 and "does not give N-best lists" in refused.output
+
+
+def test_fastbeam_nbest_lists_equal_pyctcdecodes(vocab, lm):
+    from acoustic.synth import SynthSettings, synthesize_all
+    from helpers import LM_SENTENCES
+
+    config = {"lm": str(lm), "alpha": 1.0, "beta": 0.5, "beam_width": 16}
+    fast = build_decoder(DecoderConfig("fastbeam", config), vocab)
+    beam = build_decoder(DecoderConfig("beam", config), vocab)
+    arrays = [x for _, x in synthesize_all(LM_SENTENCES * 2, vocab, seed=3, settings=SynthSettings(difficulty=4))]
+    lists = [(fast.decode_nbest(x, 8), beam.decode_nbest(x, 8)) for x in arrays]
+    assert all(ours == theirs for ours, theirs in lists)  # texts, scores and word frames, in order
+    assert any(len(ours) > 1 for ours, _ in lists)

@@ -286,7 +286,9 @@ void BeamSearch::prune() {
   for (size_t k = 0; k < keep; ++k) beams_.push_back(fresh_[ranked_[k].position]);
 }
 
-SearchResult BeamSearch::finish() {
+SearchResult BeamSearch::finish() { return finish_nbest(1).front(); }
+
+std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
   // The unfinished word becomes the last word; beams that now spell the same text merge, and each gets the LM score
   // of that last word followed by the end of sentence.
   std::vector<FinalBeam> finals;
@@ -324,25 +326,38 @@ SearchResult BeamSearch::finish() {
     }
     if (f.score > finals[best].score) best = i;  // the first of equal maxima, as a stable sort would put first
   }
-  const FinalBeam& win = finals[best];
+  // pyctcdecode drops final beams more than beam_prune_logp below the best, then takes the beam_width best with
+  // heapq.nlargest, which keeps the order of equal scores.
+  const double floor = finals[best].score + params_.beam_prune_logp;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < finals.size(); ++i)
+    if (finals[i].score >= floor) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return finals[a].score > finals[b].score; });
+  order.resize(std::min(order.size(), static_cast<size_t>(std::max(1, std::min(k, params_.beam_width)))));
 
-  std::vector<int> path;
-  for (int t = win.text; t > 0; t = texts_[t].parent) path.push_back(texts_[t].word);
-  std::reverse(path.begin(), path.end());
-  std::vector<FrameLink> spans;
-  for (int l = win.frames; l >= 0; l = links_[l].parent) spans.push_back(links_[l]);
-  std::reverse(spans.begin(), spans.end());
+  std::vector<SearchResult> results;
+  for (size_t index : order) {
+    const FinalBeam& win = finals[index];
+    std::vector<int> path;
+    for (int t = win.text; t > 0; t = texts_[t].parent) path.push_back(texts_[t].word);
+    std::reverse(path.begin(), path.end());
+    std::vector<FrameLink> spans;
+    for (int l = win.frames; l >= 0; l = links_[l].parent) spans.push_back(links_[l]);
+    std::reverse(spans.begin(), spans.end());
 
-  SearchResult result;
-  result.acoustic_score = win.logit;
-  result.score = win.score;
-  for (size_t i = 0; i < path.size(); ++i) {
-    std::string word = word_string(path[i]);
-    if (i > 0) result.text += ' ';
-    result.text += word;
-    if (i < spans.size()) result.words.push_back(WordFrames{std::move(word), spans[i].start, spans[i].end});
+    SearchResult result;
+    result.acoustic_score = win.logit;
+    result.score = win.score;
+    for (size_t i = 0; i < path.size(); ++i) {
+      std::string word = word_string(path[i]);
+      if (i > 0) result.text += ' ';
+      result.text += word;
+      if (i < spans.size()) result.words.push_back(WordFrames{std::move(word), spans[i].start, spans[i].end});
+    }
+    results.push_back(std::move(result));
   }
-  return result;
+  return results;
 }
 
 SearchResult BeamSearch::decode(const float* logprobs, int frames, int columns) {
@@ -352,6 +367,15 @@ SearchResult BeamSearch::decode(const float* logprobs, int frames, int columns) 
   reset();
   for (int t = 0; t < frames; ++t) step(t, logprobs + static_cast<size_t>(t) * columns);
   return finish();
+}
+
+std::vector<SearchResult> BeamSearch::decode_nbest(const float* logprobs, int frames, int columns, int k) {
+  if (columns != static_cast<int>(alphabet_.size()))
+    throw std::invalid_argument("log-probs have " + std::to_string(columns) + " columns but the alphabet has " +
+                                std::to_string(alphabet_.size()) + " labels");
+  reset();
+  for (int t = 0; t < frames; ++t) step(t, logprobs + static_cast<size_t>(t) * columns);
+  return finish_nbest(k);
 }
 
 }  // namespace fastbeam

@@ -77,6 +77,9 @@ class BeamSearch {
   BeamSearch(const Alphabet& alphabet, const LanguageModel* lm, const Hotwords& hotwords, const SearchParams& params);
   // logprobs: [frames, columns] row-major, already log-softmaxed and clipped the way pyctcdecode does it.
   SearchResult decode(const float* logprobs, int frames, int columns);
+  // The k best final beams, best first, as pyctcdecode's decode_beams lists them: beams below the best by more than
+  // beam_prune_logp dropped, the rest in a stable descending sort by score, at most min(k, beam_width).
+  std::vector<SearchResult> decode_nbest(const float* logprobs, int frames, int columns, int k);
 
  private:
   struct WordNode {
@@ -135,6 +138,7 @@ class BeamSearch {
   void reset();
   void step(int frame, const float* column);
   SearchResult finish();
+  std::vector<SearchResult> finish_nbest(int k);
   void merge(const Beam& beam);
   void prune();
 

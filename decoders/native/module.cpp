@@ -95,6 +95,20 @@ PYBIND11_MODULE(_kernels, m) {
           },
           py::arg("logprobs"), "Decode one utterance -> (text, acoustic_score, score, [(word, start, end), ...]).")
       .def(
+          "decode_nbest",
+          [](Searcher& searcher, const Array& logprobs, int k) {
+            const Input input = view(logprobs);
+            std::vector<SearchResult> results;
+            {
+              py::gil_scoped_release release;
+              results = searcher.decode_nbest(input, k);
+            }
+            py::list out;
+            for (const SearchResult& r : results) out.append(to_python(r));
+            return out;
+          },
+          py::arg("logprobs"), py::arg("k"), "The k best final beams of one utterance, best first (decode()'s tuples).")
+      .def(
           "decode_batch",
           [](Searcher& searcher, const std::vector<Array>& batch, int threads) {
             std::vector<Input> inputs;

@@ -34,6 +34,11 @@ class Searcher {
     return lease->decode(input.data, input.frames, input.columns);
   }
 
+  std::vector<SearchResult> decode_nbest(const Input& input, int k) {
+    Lease lease(*this);
+    return lease->decode_nbest(input.data, input.frames, input.columns, k);
+  }
+
   // Decodes every input on up to `threads` threads, results in input order. A failed item does not stop the others;
   // its message is in errors[i].
   std::vector<SearchResult> decode_batch(const std::vector<Input>& inputs, int threads,
