@@ -40,7 +40,7 @@ def compare(
 def _print_errors(a: Path, b: Path, lm: Path | None) -> dict:
     from dataclasses import asdict
 
-    from experiments.errors import analyse_errors, compare_errors
+    from experiments.errors import analyse_errors, compare_errors, describe
     from experiments.significance import read_hypotheses
 
     rows_a, rows_b = read_hypotheses(a), read_hypotheses(b)
@@ -53,13 +53,6 @@ def _print_errors(a: Path, b: Path, lm: Path | None) -> dict:
         vocabulary = set(LanguageModelCache().get(lm).unigrams)
     found = analyse_errors(references, [rows_b[i][1] for i in ids], vocabulary)
     changes = compare_errors(references, [rows_a[i][1] for i in ids], [rows_b[i][1] for i in ids])
-    typer.echo(f"B's errors: {found.substitutions} substitutions, {found.deletions} deletions, "
-               f"{found.insertions} insertions of {found.words} words")
-    if found.oov_words is not None:
-        rate = "-" if found.oov_error_rate is None else f"{100 * found.oov_error_rate:.1f}%"
-        typer.echo(f"words outside the LM: {found.oov_words}, of which B got {found.oov_errors} wrong ({rate})")
-    typer.echo("top confusions (reference -> B): " + ", ".join(f"{r}->{h} x{n}" for r, h, n in found.confusions))
-    typer.echo(f"B fixed {changes.fixed_total} words A got wrong (most often: " +
-               ", ".join(f"{w} x{n}" for w, n in changes.fixed) + f"); broke {changes.broken_total} (" +
-               ", ".join(f"{w} x{n}" for w, n in changes.broken) + ")")
+    for line in describe(found, changes):
+        typer.echo(line)
     return asdict(found) | {"oov_error_rate": found.oov_error_rate} | asdict(changes)

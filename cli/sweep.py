@@ -72,6 +72,7 @@ def report(
     run: Annotated[Optional[int], typer.Option(help="Which sweep of the directory (default: the latest).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
     csv: Annotated[Optional[Path], typer.Option(help="Also write every stored result as CSV here.")] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Analyse the best point's errors against greedy.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Show a sweep's best points again and rewrite its heatmap and best hypotheses."""
@@ -89,6 +90,8 @@ def report(
             db.to_csv(csv)
         typer.echo(f"csv       {csv}")
         summary["csv"] = str(csv)
+    if errors:
+        summary["errors"] = _best_point_errors(run_dir, made.results)
     if json_:
         emit_json(summary)
 
@@ -123,6 +126,31 @@ def demo(
     typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {run_dir}` shows all this again)")
     if json_:
         emit_json(result.summary())
+
+
+def _best_point_errors(run_dir: Path, results) -> dict | None:
+    """The error analysis of a run's best point, against greedy, from the hypotheses the results store keeps."""
+    from dataclasses import asdict
+
+    from experiments.errors import analyse_errors, compare_errors, describe
+    from experiments.results import ResultsDB
+    from lm.model import LanguageModelCache
+
+    best, greedy = results.best, results.greedy
+    if best is None or greedy is None:
+        typer.echo("errors    - (no scored best point or greedy result)")
+        return None
+    with ResultsDB(run_dir, create=False) as db:
+        rows, baseline = db.hypotheses(best.key), db.hypotheses(greedy.key)
+    references = [row["reference"] or "" for row in rows]
+    vocabulary = None
+    if best.lm_path and Path(best.lm_path).is_file():
+        vocabulary = set(LanguageModelCache().get(best.lm_path, best.config.get("unigrams")).unigrams)
+    found = analyse_errors(references, [row["hypothesis"] for row in rows], vocabulary)
+    changes = compare_errors(references, [row["hypothesis"] for row in baseline], [row["hypothesis"] for row in rows])
+    for line in describe(found, changes, system="the best point", baseline="greedy"):
+        typer.echo(line)
+    return asdict(found) | {"oov_error_rate": found.oov_error_rate} | asdict(changes)
 
 
 def parse_params(specs: list[str], decoder: str) -> dict[str, list]:

@@ -116,3 +116,19 @@ def compare_errors(references: Sequence[str], baseline: Sequence[str], system: S
         broken.update(ref[i] for i in right_before - right_after)
     return Changes(sum(fixed.values()), sum(broken.values()), tuple(fixed.most_common(top)),
                    tuple(broken.most_common(top)))
+
+
+def describe(analysis: ErrorAnalysis, changes: Changes, system: str = "B", baseline: str = "A") -> list[str]:
+    """The analysis as lines for a terminal."""
+    lines = [f"{system}'s errors: {analysis.substitutions} substitutions, {analysis.deletions} deletions, "
+             f"{analysis.insertions} insertions of {analysis.words} words"]
+    if analysis.oov_words is not None:
+        rate = "-" if analysis.oov_error_rate is None else f"{100 * analysis.oov_error_rate:.1f}%"
+        lines.append(f"words outside the LM: {analysis.oov_words}, of which {system} got {analysis.oov_errors} wrong "
+                     f"({rate})")
+    lines.append(f"top confusions (reference -> {system}): "
+                 + ", ".join(f"{r}->{h} x{n}" for r, h, n in analysis.confusions))
+    lines.append(f"{system} fixed {changes.fixed_total} words {baseline} got wrong (most often: "
+                 + ", ".join(f"{w} x{n}" for w, n in changes.fixed) + f"); broke {changes.broken_total} ("
+                 + ", ".join(f"{w} x{n}" for w, n in changes.broken) + ")")
+    return lines

@@ -480,3 +480,12 @@ def test_any_beam_parameter_can_be_swept_with_a_pareto_plot(store, lm, tmp_path)
     clash = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5", "--beta", "1",
                                 "--param", "alpha=1,2"])
     assert clash.exit_code == 2 and "cannot sweep ['alpha']" in clash.output
+
+
+def test_report_analyses_the_best_points_errors(store, lm, tmp_path):
+    sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False)
+    result = runner.invoke(app, ["report", str(tmp_path / "run"), "--errors", "--json"])
+    assert result.exit_code == 0, result.output
+    errors = json.loads(result.stdout.strip().splitlines()[-1])["errors"]
+    assert errors["words"] == sum(len(r.split()) for r in store.references)
+    assert errors["fixed_total"] >= errors["broken_total"] and "greedy got wrong" in result.output
