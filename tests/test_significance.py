@@ -91,3 +91,17 @@ def test_a_wer_interval_holds_the_wer_and_the_notebook_table_carries_it(tmp_path
     store = make_store(tmp_path / "store", copies=3)
     frame = compare(store, [DecoderConfig("greedy"), DecoderConfig("beam", {"lm": str(make_lm(tmp_path / "lm.arpa"))})])
     assert (frame["wer_low"] <= frame["wer"]).all() and (frame["wer"] <= frame["wer_high"]).all()
+
+
+def test_compare_two_decoders_on_one_store(tmp_path):
+    from sweep_helpers import make_lm, make_store
+
+    store = make_store(tmp_path / "store", copies=3)
+    lm = make_lm(tmp_path / "lm.arpa")
+    result = CliRunner().invoke(app, ["compare", "greedy", "fastbeam:alpha=1.0,beam_width=16", "--store",
+                                      str(store.path), "--lm", str(lm), "--json", "--resamples", "500"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["utterances"] == len(store) and summary["wer_b"] <= summary["wer_a"]
+    bad = CliRunner().invoke(app, ["compare", "greedy", "fastbeam:beam_size=4", "--store", str(store.path)])
+    assert bad.exit_code == 2 and "expected key=value with a key of" in bad.output
