@@ -76,11 +76,14 @@ def summary(results: RunResults) -> dict:
 
 def format_table(results: RunResults, top: int = 10) -> str:
     """The `top` best points (WER, ties by CER), then greedy for comparison."""
-    lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}  {'WER':>7}  {'CER':>7}  {'seconds':>8}"]
+    extra = varied_parameters(results.points) - {"alpha", "beta"}
+    lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}" + "".join(f"  {k:>14}" for k in sorted(extra))
+             + f"  {'WER':>7}  {'CER':>7}  {'seconds':>8}"]
     for rank, point in enumerate(results.ranked[:top], start=1):
         tie = "  ~best" if point.key in results.tied and point.key != results.best.key else ""
-        lines.append(f"{rank:>4}  {point.alpha:>6g}  {point.beta:>6g}  {_pct(point.wer):>7}  {_pct(point.cer):>7}  "
-                     f"{point.seconds:>8.2f}{tie}")
+        values = "".join(f"  {point.config.get(k)!s:>14}" for k in sorted(extra))
+        lines.append(f"{rank:>4}  {point.alpha:>6g}  {point.beta:>6g}{values}  {_pct(point.wer):>7}  "
+                     f"{_pct(point.cer):>7}  {point.seconds:>8.2f}{tie}")
     if results.greedy is not None:
         g = results.greedy
         lines.append(f"{'greedy':>20}  {_pct(g.wer):>7}  {_pct(g.cer):>7}  {g.seconds:>8.2f}")
@@ -176,6 +179,12 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
     return Path(path)
 
 
+def varied_parameters(points) -> set[str]:
+    """The decoder parameters whose value differs between the points of a run (alpha and beta, and any --param)."""
+    keys = {k for p in points for k, _ in p.config.params}
+    return {k for k in keys if len({p.config.get(k) for p in points}) > 1}
+
+
 def pareto_front(points) -> list:
     """The points no other point beats on both WER and decoding time, fastest first."""
     front, best_wer = [], float("inf")
@@ -200,9 +209,7 @@ def write_pareto(results: RunResults, path: str | Path) -> Path | None:
     ax = fig.add_subplot()
     ax.scatter([p.seconds for p in points], [100 * p.wer for p in points], s=14, color="tab:blue", alpha=0.6)
     ax.plot([p.seconds for p in front], [100 * p.wer for p in front], color="tab:red", marker="o", label="Pareto front")
-    # Label the front with the parameters the sweep varied.
-    varied = {k for k in {k for p in results.points for k, _ in p.config.params}
-              if len({p.config.get(k) for p in results.points}) > 1}
+    varied = varied_parameters(results.points)  # the front is labelled with them
     for n, point in enumerate(front):
         label = "greedy" if point.decoder == "greedy" else ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.config.params if k in varied)
