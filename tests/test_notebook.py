@@ -47,4 +47,5 @@ def test_notebook_runs_and_shows_the_comparison(tmp_path, monkeypatch):
     assert len(images) >= 3  # the sweep's heatmap and Pareto plot, and the comparison chart
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "substitutions" in printed and "fixed" in printed  # the error analysis ran
+    assert "B-WER" in printed and "U-WER" in printed  # and the hotword measures
     assert (tmp_path / "work" / "sweep" / "results.sqlite").is_file()  # it wrote where it was told to
