@@ -8,6 +8,7 @@ import pytest
 
 from helpers import LM_SENTENCES, write_bigram_arpa
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
+from sweep_helpers import make_lm, make_store
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +20,15 @@ def vocab() -> Vocabulary:
 def tiny_arpa(tmp_path_factory) -> Path:
     return write_bigram_arpa(tmp_path_factory.mktemp("lm") / "tiny.arpa", LM_SENTENCES)
 
+
+
+@pytest.fixture()
+def store(tmp_path):
+    """A small store of noisy log-probs of the LM sentences (modules that need another store define their own)."""
+    return make_store(tmp_path / "store")
+
+
+@pytest.fixture()
+def lm(tmp_path) -> Path:
+    """The tiny bigram LM of those sentences, in a folder of its own."""
+    return make_lm(tmp_path / "lm" / "tiny.arpa")

@@ -14,19 +14,8 @@ from cli.app import app
 from decoders import DecoderConfig, build_decoder
 from decoders.directory import export_decoder_dir, lm_directory_params
 from decoders.errors import DecoderConfigError
-from sweep_helpers import make_lm, make_store
 
 runner = CliRunner()
-
-
-@pytest.fixture()
-def store(tmp_path):
-    return make_store(tmp_path / "store")
-
-
-@pytest.fixture()
-def lm(tmp_path):
-    return make_lm(tmp_path / "lm" / "tiny.arpa")
 
 
 def test_pyctcdecode_loads_an_export_and_decodes_the_same_text(store, lm, tmp_path):

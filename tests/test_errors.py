@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from experiments.results import ResultsDB
 from logits.console import LineProgress
-from sweep_helpers import make_lm, make_store
+from sweep_helpers import make_store
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
@@ -36,16 +36,6 @@ def one_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     return errors[0]
-
-
-@pytest.fixture()
-def store(tmp_path):
-    return make_store(tmp_path / "store")
-
-
-@pytest.fixture()
-def lm(tmp_path):
-    return make_lm(tmp_path / "lm" / "tiny.arpa")
 
 
 @pytest.fixture()

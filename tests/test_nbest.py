@@ -11,17 +11,12 @@ from cli.app import app
 from decoders import DecoderConfig, build_decoder
 from decoders.errors import DecoderConfigError
 from experiments.nbest import nbest_lists, oracle_wer
-from sweep_helpers import make_lm, make_store
+from sweep_helpers import make_store
 
 
 @pytest.fixture()
 def store(tmp_path):
     return make_store(tmp_path / "store", copies=2)
-
-
-@pytest.fixture()
-def lm(tmp_path):
-    return make_lm(tmp_path / "lm" / "tiny.arpa")
 
 
 def test_nbest_lists_start_with_the_one_best_and_the_oracle_is_no_worse(store, lm):

@@ -28,16 +28,6 @@ from sweep_helpers import VOCAB, decode_cli, integrity, make_lm, make_store, noi
 runner = CliRunner()
 
 
-@pytest.fixture
-def store(tmp_path):
-    return make_store(tmp_path / "store")
-
-
-@pytest.fixture
-def lm(tmp_path):
-    return make_lm(tmp_path / "lm" / "tiny.arpa")
-
-
 # -- grid specs ---------------------------------------------------------------------------------------------------
 
 
