@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
+from cli.options import parameter_value
 from experiments.significance import RESAMPLES, compare_files
 from logits.errors import LabError
 
@@ -66,14 +67,10 @@ def _decode_to_file(store: Path, spec: str, lm: Path | None, out: Path) -> Path:
         key, _, value = item.partition("=")
         if key not in defaults or not value:
             raise LabError(f"{spec!r}: expected key=value with a key of {sorted(defaults)}")
-        kind = type(defaults[key]) if defaults[key] is not None else str
-        if kind is bool:
-            params[key] = value.lower() in ("1", "true", "yes")
-        else:
-            try:
-                params[key] = kind(float(value)) if kind is int else kind(value)
-            except ValueError:
-                raise LabError(f"{spec!r}: {key} takes a {kind.__name__}, not {value!r}") from None
+        try:
+            params[key] = parameter_value(defaults, key, value)
+        except ValueError:
+            raise LabError(f"{spec!r}: {key} takes a {type(defaults[key]).__name__}, not {value!r}") from None
     opened = LogitsStore.open(store)
     evaluate(opened, build_decoder(DecoderConfig(name, params), opened.vocabulary)).write_jsonl(out)
     return out

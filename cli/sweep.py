@@ -9,7 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
-from cli.options import BeamPruneLogp, BeamWidth, Hotword, HotwordWeight, TokenMinLogp, Unigrams, UnkScoreOffset
+from cli.options import (
+    BeamPruneLogp,
+    BeamWidth,
+    Hotword,
+    HotwordWeight,
+    TokenMinLogp,
+    Unigrams,
+    UnkScoreOffset,
+    parameter_value,
+)
 from cli.run import beam_params
 from logits.errors import LabError
 from logits.files import check_writable_output
@@ -164,9 +173,8 @@ def parse_params(specs: list[str], decoder: str) -> dict[str, list]:
         name = name.strip().replace("-", "_")
         if not values or name not in defaults:
             raise LabError(f"--param {spec!r}: expected NAME=V1,V2 with NAME one of {sorted(defaults)}")
-        kind = type(defaults[name]) if defaults[name] is not None else float
         try:
-            found[name] = [kind(float(v)) if kind is int else kind(v) for v in values.split(",") if v.strip()]
+            found[name] = [parameter_value(defaults, name, v) for v in values.split(",") if v.strip()]
         except ValueError:
             raise LabError(f"--param {spec!r}: the values must be numbers") from None
     return found

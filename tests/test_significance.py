@@ -18,6 +18,14 @@ A = [" ".join(["X", "Y", *r.split()[2:]]) for r in REFS]
 B = [a if i % 2 else r for i, (a, r) in enumerate(zip(A, REFS))]
 
 
+def write_hypotheses(folder):
+    """A and B as two `decode run --out` files, folder/a.jsonl and folder/b.jsonl."""
+    for name, hyps in (("a", A), ("b", B)):
+        (folder / f"{name}.jsonl").write_text("".join(
+            json.dumps({"id": f"u{i}", "reference": r, "hypothesis": h}) + "\n"
+            for i, (r, h) in enumerate(zip(REFS, hyps))))
+
+
 def test_errors_per_utterance():
     errors, words = utterance_errors(["A B C", "A B"], ["A X C", "A B C D"])
     assert errors.tolist() == [1, 2] and words.tolist() == [3, 2]
@@ -38,10 +46,7 @@ def test_identical_outputs_have_an_interval_that_holds_zero():
 
 
 def test_compare_two_hypothesis_files_through_the_cli(tmp_path):
-    for name, hyps in (("a", A), ("b", B)):
-        (tmp_path / f"{name}.jsonl").write_text("".join(
-            json.dumps({"id": f"u{i}", "reference": r, "hypothesis": h}) + "\n"
-            for i, (r, h) in enumerate(zip(REFS, hyps))))
+    write_hypotheses(tmp_path)
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--json",
                                       "--resamples", "1000"])
     assert result.exit_code == 0, result.output
@@ -69,10 +74,7 @@ def test_error_analysis_counts_confusions_oov_and_what_changed():
 
 
 def test_compare_with_errors_through_the_cli(tmp_path):
-    for name, hyps in (("a", A), ("b", B)):
-        (tmp_path / f"{name}.jsonl").write_text("".join(
-            json.dumps({"id": f"u{i}", "reference": r, "hypothesis": h}) + "\n"
-            for i, (r, h) in enumerate(zip(REFS, hyps))))
+    write_hypotheses(tmp_path)
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--errors",
                                       "--json", "--resamples", "500"])
     assert result.exit_code == 0, result.output
