@@ -46,11 +46,14 @@ def import_(
     out: Annotated[Path, typer.Option(help="Store directory to write.")],
     references: Annotated[Optional[Path], typer.Option(help="Transcripts, 'ID TEXT' per line.")] = None,
     blank: Annotated[Optional[int], typer.Option(help="Index of the blank label, if it has no usual name.")] = None,
+    kind: Annotated[str, typer.Option(
+        help="Vocabulary kind: auto (told from the labels), character, sentencepiece ('▁' word starts) or "
+             "wordpiece ('##' continuations).")] = "auto",
     frames_per_second: Annotated[float, typer.Option(help="Frames per second of the model.")] = 50.0,
     force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ) -> None:
     """Write a store from logits computed elsewhere."""
-    vocabulary = Vocabulary.load(labels, blank=blank)
+    vocabulary = Vocabulary.load(labels, blank=blank, kind=kind)
     transcripts = read_transcripts(references) if references else None
     store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force)
     typer.echo(f"wrote {store.path}: {len(store)} utterances, {store.total_frames} frames, "
@@ -76,7 +79,8 @@ def info(
         "audio_seconds": round(opened.audio_seconds, 2),
         "frames_per_second": opened.frames_per_second,
         "dtype": opened.dtype,
-        "labels": "".join(opened.vocabulary.tokens),
+        "vocabulary": _describe_vocabulary(opened.vocabulary),
+        "labels": _shown_labels(opened.vocabulary),
         "case": opened.vocabulary.case,
         "fingerprint": opened.fingerprint,
         "verified": verify,
@@ -87,3 +91,16 @@ def info(
     else:
         for key, value in summary.items():
             typer.echo(f"{key:>18}: {value}")
+
+
+def _describe_vocabulary(vocabulary: Vocabulary) -> str:
+    blank = f"blank {vocabulary.labels[vocabulary.blank]!r} at {vocabulary.blank}"
+    return f"{vocabulary.kind}, {vocabulary.size} labels, {blank}"
+
+
+def _shown_labels(vocabulary: Vocabulary, limit: int = 40) -> str:
+    """Characters as one string (as they spell); pieces as the first few labels, their marks kept."""
+    if not vocabulary.is_subword:
+        return "".join(vocabulary.tokens)
+    shown = [label for i, label in enumerate(vocabulary.labels) if i != vocabulary.blank][:limit]
+    return " ".join(shown) + (" ..." if vocabulary.size - 1 > limit else "")

@@ -29,7 +29,7 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
     def _build(self) -> None:
         # pyctcdecode logs about special tokens like <s> and <unk>; they are expected in wav2vec2 vocabularies.
         logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
-        alphabet = Alphabet.build_alphabet(list(self.vocabulary.tokens))
+        alphabet = Alphabet.build_alphabet(self.vocabulary.decoder_labels)
         loaded = self.load_lm()
         language_model = None if loaded is None else LanguageModel(loaded.model, loaded.unigrams)
         self._ctc = BeamSearchDecoderCTC(alphabet, language_model)

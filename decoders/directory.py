@@ -51,7 +51,7 @@ def export_decoder_dir(config: DecoderConfig, vocabulary: Vocabulary, out: str |
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        (staging / ALPHABET_FILE).write_text(Alphabet.build_alphabet(list(vocabulary.tokens)).dumps(),
+        (staging / ALPHABET_FILE).write_text(Alphabet.build_alphabet(vocabulary.decoder_labels).dumps(),
                                              encoding="utf-8")
         lm_dir = staging / LM_FOLDER
         lm_dir.mkdir()

@@ -1,8 +1,8 @@
 """`fastbeam`: pyctcdecode's beam search in C++ (decoders/native), same outputs, an order of magnitude faster.
 
 Same parameters as `beam` (decoders.constants.BEAM_DEFAULTS) and, on the same input, the same text, scores and word
-frames: the C++ code reproduces pyctcdecode 0.5.0's algorithm step by step for character (non-BPE) vocabularies,
-including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache
+frames: the C++ code reproduces pyctcdecode 0.5.0's algorithm step by step for character vocabularies and for
+subword (BPE) ones, including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache
 and shared by every fastbeam decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
 """
 
@@ -24,7 +24,7 @@ from decoders.hypothesis import EMPTY, Hypothesis, frames_array
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
 from logits.checks import check_logprobs
-from logits.vocabulary import Vocabulary, normalize_transcript
+from logits.vocabulary import CONTINUATION, WORD_START, Vocabulary, normalize_transcript
 
 if TYPE_CHECKING:
     from logits.store import LogitsStore
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 # How pyctcdecode's Alphabet recognises special labels in a regular (character) vocabulary.
 _BLANK_LABEL = re.compile(r"^[<\[]pad[>\]]$", flags=re.IGNORECASE)
 _UNK_LABEL = re.compile(r"^[<\[]unk[>\]]$", flags=re.IGNORECASE)
+_SPECIAL_LABEL = re.compile(r"^[<\[].+[>\]]$")
 _UNK_CHARACTER = "⁇"
+_UNK_WORD = "▁⁇▁"
 # Utterances handed to the native threads at a time: bounds the memory of preprocessed copies of a long batch and
 # sets how often progress is reported; each chunk ends with its slowest utterance, so not much smaller.
 _CHUNK = 64
@@ -50,18 +52,32 @@ def native_module() -> Any:
     return _kernels
 
 
-def search_labels(vocabulary: Vocabulary) -> list[str]:
-    """The labels pyctcdecode's Alphabet.build_alphabet makes of `vocabulary.tokens`, for character vocabularies.
+def search_labels(vocabulary: Vocabulary) -> tuple[list[str], bool]:
+    """The labels pyctcdecode's Alphabet.build_alphabet makes of `vocabulary.decoder_labels`, and whether they are
+    BPE-style (subword pieces, words marked by a leading "▁").
 
-    The blank becomes "", the delimiter " ", <unk> the character "⁇"; <s> and </s> stay multi-character labels that
-    the search spells out like any other (exactly as pyctcdecode does).
+    Characters: the blank becomes "", the delimiter " ", <unk> the character "⁇"; <s> and </s> stay multi-character
+    labels that the search spells out like any other (exactly as pyctcdecode does). Pieces: WordPiece's "##" marks
+    become SentencePiece's "▁" on the other pieces, <unk> becomes the word "▁⁇▁".
     """
-    labels = list(vocabulary.tokens)
-    if any(label.startswith(("##", "▁")) for label in labels):
-        raise DecoderConfigError("fastbeam supports character vocabularies; this one looks like BPE word pieces "
-                                 "(labels starting with '##' or '▁'); use the `beam` decoder")
+    labels = vocabulary.decoder_labels
     if len(set(labels)) != len(labels):
         raise DecoderConfigError("the decoder labels repeat an entry (two columns emit the same text)")
+    bpe = vocabulary.is_subword
+    if bpe:
+        labels = _bpe_labels(labels, wordpiece=vocabulary.kind == "wordpiece")
+    else:
+        if any(label.startswith((CONTINUATION, WORD_START)) for label in labels):
+            raise DecoderConfigError("the vocabulary is declared 'character' but its labels look like subword "
+                                     "pieces (starting with '##' or '▁'); state its kind as sentencepiece or wordpiece")
+        labels = _character_labels(labels)
+    for label in labels:
+        if label != " " and any(c.isspace() for c in label):
+            raise DecoderConfigError(f"label {label!r} contains whitespace; only the word delimiter may")
+    return labels, bpe
+
+
+def _character_labels(labels: list[str]) -> list[str]:
     if "|" in labels and " " not in labels:
         labels[labels.index("|")] = " "
     labels = ["" if _BLANK_LABEL.match(label) else label for label in labels]
@@ -69,11 +85,16 @@ def search_labels(vocabulary: Vocabulary) -> list[str]:
         labels[labels.index("_")] = ""
     if "" not in labels:
         raise DecoderConfigError("the vocabulary has no CTC blank column")
-    labels = [_UNK_CHARACTER if _UNK_LABEL.match(label) else label for label in labels]
-    for label in labels:
-        if label != " " and any(c.isspace() for c in label):
-            raise DecoderConfigError(f"label {label!r} contains whitespace; only the word delimiter may")
-    return labels
+    return [_UNK_CHARACTER if _UNK_LABEL.match(label) else label for label in labels]
+
+
+def _bpe_labels(labels: list[str], wordpiece: bool) -> list[str]:
+    if wordpiece:  # a piece without "##" begins a word: give it the "▁" a SentencePiece piece would have
+        labels = [label[len(CONTINUATION):] if label.startswith(CONTINUATION)
+                  else label if label in ("", WORD_START, _UNK_WORD) or _SPECIAL_LABEL.match(label)
+                  else WORD_START + label for label in labels]
+    labels = ["" if _BLANK_LABEL.match(label) else label for label in labels]
+    return [_UNK_WORD if _UNK_LABEL.match(label) else label for label in labels]
 
 
 def hotword_unigrams(hotwords: Sequence[str]) -> list[str]:
@@ -141,7 +162,8 @@ class FastBeamDecoder(BeamDecoder):
 
     def _build(self) -> None:
         self._native = native_module()
-        self._alphabet = self._native.Alphabet(search_labels(self.vocabulary))  # before the LM: BPE fails fast
+        labels, bpe = search_labels(self.vocabulary)  # before the LM: bad labels fail fast
+        self._alphabet = self._native.Alphabet(labels, bpe=bpe)
         loaded = self.load_lm()
         self._lm = None if loaded is None else _native_lm(self.lms, loaded)
         self._hotword_table = self._native.Hotwords(hotword_unigrams(self.hotwords))

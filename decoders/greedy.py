@@ -85,29 +85,30 @@ def native_kernel(vocabulary: Vocabulary) -> Kernel | None:
         from decoders._kernels import best_paths
     except ImportError:
         return None
-    tokens = list(vocabulary.tokens)
-    delimiter = -1 if vocabulary.delimiter is None else vocabulary.delimiter
+    pieces, word_starts = list(vocabulary.pieces), list(vocabulary.word_starts)
 
     def kernel(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> BestPaths:
         # A float32 shard is read in place (a float16 one is converted on the way in).
-        return BestPaths(*best_paths(frames, starts, ends, vocabulary.blank, delimiter, tokens))
+        return BestPaths(*best_paths(frames, starts, ends, vocabulary.blank, word_starts, pieces))
 
     return kernel
 
 
 def numpy_kernel(vocabulary: Vocabulary) -> Kernel:
     """The greedy algorithm in array operations, for machines without the compiled extension."""
-    tokens = np.asarray(vocabulary.tokens, dtype=object)
-    token_lengths = np.array([len(t) for t in vocabulary.tokens], dtype=np.int64)
+    pieces = np.asarray(vocabulary.pieces, dtype=object)
+    piece_lengths = np.array([len(p) for p in vocabulary.pieces], dtype=np.int64)
+    word_starts = np.asarray(vocabulary.word_starts, dtype=bool)
 
     def kernel(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> BestPaths:
-        return best_paths_numpy(np.asarray(frames), starts, ends, vocabulary, tokens, token_lengths)
+        return best_paths_numpy(np.asarray(frames), starts, ends, vocabulary.blank, pieces, piece_lengths,
+                                word_starts)
 
     return kernel
 
 
-def best_paths_numpy(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray, vocabulary: Vocabulary,
-                     tokens: np.ndarray, token_lengths: np.ndarray) -> BestPaths:
+def best_paths_numpy(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray, blank: int, pieces: np.ndarray,
+                     piece_lengths: np.ndarray, word_starts: np.ndarray) -> BestPaths:
     """Decode the utterances at frames [starts[u], ends[u]) of `frames`, which lie end to end, in order."""
     n, count = frames.shape[0], len(starts)
     with np.errstate(invalid="ignore"):  # inf - inf: the NaN it makes is what the check looks for
@@ -125,17 +126,18 @@ def best_paths_numpy(frames: np.ndarray, starts: np.ndarray, ends: np.ndarray, v
     run_start[starts[starts < n]] = True
     runs = np.flatnonzero(run_start)
     run_ends = np.r_[runs[1:], n]
-    emitting = best[runs] != vocabulary.blank
+    emitting = best[runs] != blank
     token, token_start, token_end = best[runs][emitting], runs[emitting], run_ends[emitting]
     token_utt = np.searchsorted(starts, token_start, side="right") - 1
-    # Words: maximal stretches of non-delimiter tokens inside one utterance.
-    is_space = token == vocabulary.delimiter
-    new_word = np.r_[True, is_space[:-1] | (token_utt[1:] != token_utt[:-1])][~is_space]
+    # Words: tokens that spell something, split where a token begins a word (a subword piece's mark), follows a
+    # delimiter (a token that begins a word and spells nothing) or begins an utterance.
+    is_space = piece_lengths[token] == 0
+    new_word = (np.r_[True, is_space[:-1] | (token_utt[1:] != token_utt[:-1])] | word_starts[token])[~is_space]
     char, char_start, char_end, char_utt = (a[~is_space] for a in (token, token_start, token_end, token_utt))
     first = np.flatnonzero(new_word)
     last = np.r_[first[1:], char.shape[0]][: first.size] - 1
-    letters = "".join(tokens[char])
-    offsets = np.r_[0, np.cumsum(token_lengths[char])].tolist()
+    letters = "".join(pieces[char])
+    offsets = np.r_[0, np.cumsum(piece_lengths[char])].tolist()
     word_utt = char_utt[first]
     word_frames = np.stack([char_start[first] - starts[word_utt], char_end[last] - starts[word_utt]], axis=1)
     word_offsets = np.searchsorted(word_utt, np.arange(count + 1))

@@ -99,10 +99,14 @@ def test_labels_are_those_pyctcdecode_builds(vocab):
     lower = Vocabulary.from_labels(["a", "b", "c", "'", " ", "<blank>"])
     bracketed = Vocabulary.from_labels(["[PAD]", "[UNK]", "|", "x", "y"], blank=0)
     no_delimiter = Vocabulary.from_labels(["<pad>", "a", "b"], delimiter=None)
-    for v in (vocab, lower, bracketed, no_delimiter):
-        assert search_labels(v) == Alphabet.build_alphabet(list(v.tokens)).labels
-    with pytest.raises(DecoderConfigError, match="BPE"):
-        FastBeamDecoder(DecoderConfig("fastbeam"), Vocabulary.from_labels(["<pad>", "▁the", "▁a", "s"]))
+    sentencepiece = Vocabulary.from_labels(["<blank>", "▁", "▁the", "▁a", "s", "<unk>"])
+    wordpiece = Vocabulary.from_labels(["[PAD]", "[UNK]", "the", "a", "##s"], blank=0)
+    for v in (vocab, lower, bracketed, no_delimiter, sentencepiece, wordpiece):
+        alphabet = Alphabet.build_alphabet(v.decoder_labels)
+        assert search_labels(v) == (alphabet.labels, alphabet.is_bpe)
+    pieces_called_characters = Vocabulary.from_labels(["<pad>", "▁the", "▁a", "s"], kind="character")
+    with pytest.raises(DecoderConfigError, match="declared 'character' but its labels look like subword"):
+        FastBeamDecoder(DecoderConfig("fastbeam"), pieces_called_characters)
 
 
 def test_candidate_order_is_cpythons_set_order():

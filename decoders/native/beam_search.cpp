@@ -23,14 +23,24 @@ inline double log_add(double a, double b) {
 
 }  // namespace
 
-Alphabet::Alphabet(const std::vector<std::string>& labels) {
+Alphabet::Alphabet(const std::vector<std::string>& labels, bool bpe) : bpe_(bpe) {
+  constexpr uint32_t kWordMark = 0x2581;  // "▁"
   std::unordered_map<std::string, int32_t> ids;
   tokens_.reserve(labels.size());
   for (const std::string& label : labels) {
     Token token;
-    token.kind = label.empty() ? kBlank : label == " " ? kSpace : kChar;
+    token.kind = label.empty() ? kBlank : label == " " && !bpe ? kSpace : kChar;
     token.id = ids.emplace(label, static_cast<int32_t>(ids.size())).first->second;
     token.text = utf8_decode(label);
+    if (bpe && !token.text.empty()) {
+      token.starts_word = token.text.front() == kWordMark;
+      token.breaks_after = token.text.back() == kWordMark;
+      // pyctcdecode strips one leading mark, then one trailing mark from what is left (a lone "▁" leaves "").
+      auto first = token.text.begin() + (token.starts_word ? 1 : 0);
+      auto last = token.text.end();
+      if (token.breaks_after && last != first) --last;
+      token.word_text.assign(first, last);
+    }
     tokens_.push_back(std::move(token));
   }
 }
@@ -64,6 +74,8 @@ void BeamSearch::reset() {
   links_.clear();
   text_children_.clear();
   step_cache_.assign(kStepCacheSize, Step{-1, -1, -1, 0.0});  // node ids restart with every utterance
+  word_starts_.assign(alphabet_.size(), -1);
+  force_next_break_ = false;
 
   WordNode root{};
   root.parent = -1;
@@ -123,6 +135,15 @@ const BeamSearch::Step& BeamSearch::extend_word(int node, int column) {
   for (uint32_t cp : alphabet_[column].text) child = word_child(child, cp);
   cached = Step{node, column, child, words_[child].partial};
   return cached;
+}
+
+int BeamSearch::begin_word(int column) {
+  int32_t& node = word_starts_[column];
+  if (node < 0) {
+    node = 0;
+    for (uint32_t cp : alphabet_[column].word_text) node = word_child(node, cp);
+  }
+  return node;
 }
 
 int BeamSearch::text_child(int text, int word) {
@@ -221,6 +242,7 @@ void BeamSearch::step(int frame, const float* column) {
   fresh_.clear();
   merge_index_.clear();
   merge_index_.fit(candidates_.size() * beams_.size());
+  const bool bpe = alphabet_.bpe();
   for (int c : candidates_) {
     const Alphabet::Token& token = alphabet_[c];
     const double p = column[c];
@@ -231,16 +253,24 @@ void BeamSearch::step(int frame, const float* column) {
       if (token.kind == Alphabet::kBlank || b.last == token.id) {
         // Blank or a repeat of the last label: same text; a repeat extends the word's frames.
         if (token.kind != Alphabet::kBlank) next.part_end = frame + 1;
-      } else if (token.kind == Alphabet::kSpace) {
-        // Word delimiter: the unfinished word (if any) joins the text.
+      } else if (token.kind == Alphabet::kSpace || (bpe && (token.starts_word || force_next_break_))) {
+        // Word boundary: the unfinished word (if any) joins the text. A character delimiter leaves no unfinished
+        // word; a BPE piece that begins a word begins the next one.
         if (b.word != 0) {
           next.text = text_child(b.text, b.word);
           next.frames = push_frames(b.frames, b.part_start, b.part_end);
           next.text_score = std::numeric_limits<double>::quiet_NaN();  // scored below, once per merged beam
         }
-        next.word = 0;
-        next.partial = words_[0].partial;
-        next.part_start = next.part_end = -1;
+        if (token.kind == Alphabet::kSpace) {
+          next.word = 0;
+          next.part_start = next.part_end = -1;
+        } else {
+          force_next_break_ = token.breaks_after;
+          next.word = begin_word(c);
+          next.part_start = frame;
+          next.part_end = frame + 1;
+        }
+        next.partial = words_[next.word].partial;
       } else {
         const Step& edge = extend_word(b.word, c);
         next.word = edge.child;

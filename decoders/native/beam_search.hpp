@@ -1,6 +1,6 @@
 // CTC prefix beam search with word-level KenLM shallow fusion and hotwords: pyctcdecode 0.5.0's algorithm for
-// character (non-BPE) alphabets, rebuilt around integer ids so that it runs an order of magnitude faster while giving
-// the same texts, scores and word frames.
+// character and BPE (subword) alphabets, rebuilt around integer ids so that it runs an order of magnitude faster
+// while giving the same texts, scores and word frames.
 //
 // pyctcdecode keeps each beam as strings (text, unfinished word, last character) and caches LM scores in dicts keyed
 // by those strings. Here the same strings are interned as nodes of two per-utterance prefix trees, so that comparing
@@ -20,7 +20,8 @@
 
 namespace fastbeam {
 
-// The decoder's labels, after pyctcdecode's normalisation (done in Python): "" is the blank, " " the word delimiter.
+// The decoder's labels, after pyctcdecode's normalisation (done in Python): "" is the blank; in a character alphabet
+// " " is the word delimiter, in a BPE alphabet a label starting with "▁" begins a word.
 class Alphabet {
  public:
   enum Kind : uint8_t { kBlank, kSpace, kChar };
@@ -28,13 +29,19 @@ class Alphabet {
     Kind kind;
     int32_t id;                  // equal labels share an id: pyctcdecode compares characters as strings
     std::vector<uint32_t> text;  // code points
+    // BPE only. What the piece spells when it begins a word: the label without its leading and trailing "▁".
+    std::vector<uint32_t> word_text;
+    bool starts_word = false;   // the label begins with "▁"
+    bool breaks_after = false;  // the label ends with "▁" ("▁⁇▁", a lone "▁"): the next piece begins a word too
   };
-  explicit Alphabet(const std::vector<std::string>& labels);
+  Alphabet(const std::vector<std::string>& labels, bool bpe);
   const Token& operator[](size_t column) const { return tokens_[column]; }
   size_t size() const { return tokens_.size(); }
+  bool bpe() const { return bpe_; }
 
  private:
   std::vector<Token> tokens_;
+  bool bpe_;
 };
 
 // Hotword unigrams (phrases already split into words by the caller), as pyctcdecode's HotwordScorer uses them.
@@ -144,6 +151,7 @@ class BeamSearch {
 
   int word_child(int node, uint32_t cp);
   const Step& extend_word(int node, int column);
+  int begin_word(int column);
   int text_child(int text, int word);
   int push_frames(int list, int start, int end);
   void score_text(int text);
@@ -171,6 +179,10 @@ class BeamSearch {
   // the same steps recur, and this small table stays in cache while the nodes themselves do not.
   static constexpr size_t kStepCacheSize = 4096;
   std::vector<Step> step_cache_;
+  std::vector<int32_t> word_starts_;  // per column: the word node a BPE piece that begins a word begins, -1 unknown
+  // pyctcdecode's force_next_break: one flag for the whole utterance, set by a piece ending in "▁" and cleared by
+  // the next piece that begins a word, in the order beams are extended (shared by all beams, as there).
+  bool force_next_break_ = false;
   std::vector<Beam> beams_, fresh_;
   struct Ranked {
     double score;

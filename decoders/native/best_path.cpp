@@ -70,9 +70,11 @@ inline int argmax(const float* row, int columns, float& best_value, bool& finite
 }  // namespace
 
 BestPaths best_paths(const float* data, int64_t frames, int columns, const int64_t* starts, const int64_t* ends,
-                     int64_t utterances, int blank, int delimiter, const std::vector<std::string>& tokens) {
-  if (columns < 1 || static_cast<int64_t>(tokens.size()) != columns)
-    throw std::invalid_argument("best_paths: one token per column is needed");
+                     int64_t utterances, int blank, const std::vector<bool>& word_starts,
+                     const std::vector<std::string>& pieces) {
+  if (columns < 1 || static_cast<int64_t>(pieces.size()) != columns ||
+      static_cast<int64_t>(word_starts.size()) != columns)
+    throw std::invalid_argument("best_paths: one piece and one word-start flag per column are needed");
   BestPaths out;
   out.texts.resize(utterances);
   out.scores.assign(utterances, 0.0);
@@ -83,7 +85,7 @@ BestPaths best_paths(const float* data, int64_t frames, int columns, const int64
     std::string& text = out.texts[u];
     double score = 0.0;
     int previous = -1;     // the label of the frame before: a repeat extends its run instead of emitting again
-    bool in_word = false;  // whether the last emitted label was a letter, i.e. a word is open
+    bool in_word = false;  // whether a word is open: the last emitted label spelled something
     for (int64_t t = start; t < end; ++t) {
       float value;
       bool finite;
@@ -100,17 +102,16 @@ BestPaths best_paths(const float* data, int64_t frames, int columns, const int64
         continue;
       }
       previous = label;
-      if (label == blank || label == delimiter) {
-        in_word = in_word && label == blank;
-        continue;
-      }
+      if (label == blank) continue;
+      if (word_starts[label]) in_word = false;
+      if (pieces[label].empty()) continue;  // a delimiter: it only ends the word
       if (!in_word) {
         if (!text.empty()) text += ' ';
         out.word_frames.push_back(frame);
         out.word_frames.push_back(frame + 1);
         in_word = true;
       }
-      text += tokens[label];
+      text += pieces[label];
       out.word_frames.back() = frame + 1;
     }
     out.scores[u] = score;

@@ -1,6 +1,7 @@
 // Greedy (best-path) CTC decoding of many utterances laid end to end in one [frames, labels] array: a shard of a
 // store. One pass over the frames does what the numpy version in decoders/greedy.py does in several: argmax per frame,
-// the check for NaN/+inf, repeats collapsed, blanks dropped, words split at the delimiter, text and scores built.
+// the check for NaN/+inf, repeats collapsed, blanks dropped, words split where a label begins one, text and scores
+// built.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +18,12 @@ struct BestPaths {
   int64_t bad_utterance = -1;          // the first utterance with a NaN/+inf value or an all -inf frame; -1 when none
 };
 
-// `tokens[i]` is the text label i spells; `blank` emits nothing and `delimiter` (-1: none) ends a word. Utterance u
-// covers frames [starts[u], ends[u]) of `data`. Decoding stops at the first bad utterance.
+// `pieces[i]` is the text label i adds to its word and `word_starts[i]` whether it ends the word before it: a
+// character delimiter (which spells nothing), or a subword piece that begins a word ("▁THE", a WordPiece without
+// "##"). `blank` emits nothing. Utterance u covers frames [starts[u], ends[u]) of `data`. Decoding stops at the first
+// bad utterance.
 BestPaths best_paths(const float* data, int64_t frames, int columns, const int64_t* starts, const int64_t* ends,
-                     int64_t utterances, int blank, int delimiter, const std::vector<std::string>& tokens);
+                     int64_t utterances, int blank, const std::vector<bool>& word_starts,
+                     const std::vector<std::string>& pieces);
 
 }  // namespace fastbeam

@@ -43,8 +43,9 @@ PYBIND11_MODULE(_kernels, m) {
             "(see decoders/fastbeam.py).";
 
   py::class_<Alphabet, std::shared_ptr<Alphabet>>(m, "Alphabet")
-      .def(py::init<const std::vector<std::string>&>(), py::arg("labels"),
-           "Labels after pyctcdecode's normalisation: '' is the blank, ' ' the word delimiter.")
+      .def(py::init<const std::vector<std::string>&, bool>(), py::arg("labels"), py::arg("bpe") = false,
+           "Labels after pyctcdecode's normalisation: '' is the blank; ' ' the word delimiter of a character "
+           "alphabet, a leading '▁' the word start of a BPE one.")
       .def("__len__", &Alphabet::size);
 
   py::class_<Hotwords, std::shared_ptr<Hotwords>>(m, "Hotwords")
@@ -130,8 +131,8 @@ PYBIND11_MODULE(_kernels, m) {
 
   m.def(
       "best_paths",
-      [](const Array& frames, const Offsets& starts, const Offsets& ends, int blank, int delimiter,
-         const std::vector<std::string>& tokens) {
+      [](const Array& frames, const Offsets& starts, const Offsets& ends, int blank,
+         const std::vector<bool>& word_starts, const std::vector<std::string>& pieces) {
         if (frames.ndim() != 2) throw std::invalid_argument("log-probs must be a [frames, labels] array");
         if (starts.ndim() != 1 || ends.ndim() != 1 || starts.shape(0) != ends.shape(0))
           throw std::invalid_argument("starts and ends must be 1-D arrays of one length");
@@ -139,7 +140,7 @@ PYBIND11_MODULE(_kernels, m) {
         {
           py::gil_scoped_release release;
           paths = best_paths(frames.data(), frames.shape(0), static_cast<int>(frames.shape(1)), starts.data(),
-                             ends.data(), starts.shape(0), blank, delimiter, tokens);
+                             ends.data(), starts.shape(0), blank, word_starts, pieces);
         }
         const auto words = static_cast<py::ssize_t>(paths.word_frames.size() / 2);
         py::array_t<int32_t> word_frames({words, py::ssize_t{2}});
@@ -147,7 +148,8 @@ PYBIND11_MODULE(_kernels, m) {
         return py::make_tuple(paths.texts, py::array(py::cast(paths.scores)), word_frames,
                               py::array(py::cast(paths.word_offsets)), paths.bad_utterance);
       },
-      py::arg("frames"), py::arg("starts"), py::arg("ends"), py::arg("blank"), py::arg("delimiter"), py::arg("tokens"),
+      py::arg("frames"), py::arg("starts"), py::arg("ends"), py::arg("blank"), py::arg("word_starts"),
+      py::arg("pieces"),
       "Greedy decoding of the utterances at frames [starts[u], ends[u]) -> (texts, scores, word_frames [words, 2], "
       "word_offsets [utterances + 1], bad_utterance): see best_path.hpp.");
 
