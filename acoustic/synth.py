@@ -1,4 +1,4 @@
-"""A synthetic acoustic model: sentences in, log-probs that look like a character CTC model's out.
+"""A synthetic acoustic model: sentences in, log-probs that look like a character (or subword) CTC model's out.
 
 Until a real acoustic model runs here this is the embedded default for tests and demos, and it is plainly synthetic.
 Each character becomes a short peak (1-3 frames) followed by blank frames, at about 50 frames per second, so the output
@@ -6,6 +6,9 @@ is blank-dominated and peaky like wav2vec2's. Errors are drawn per token and are
 lands on a similar-sounding letter with the true one close behind (confusion), the blank out-scores a weak letter
 (drop), a letter is emitted twice (double), and some frames are flat and unsure (uncertain). The same sentences and
 seed always give the same store.
+
+With a subword vocabulary (acoustic/pieces.py) each token is a piece instead of a letter (words spelled longest
+piece first), and a confusion lands on a piece of the same length that differs by one similar letter.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from acoustic.pieces import PieceSplitter
 from logits.errors import LabError
 from logits.store import LogitsStore, write_store
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
@@ -56,9 +60,53 @@ def clean_sentence(line: str, vocabulary: Vocabulary) -> str:
     return " ".join(w for w in words if w)
 
 
-def synthesize(sentence: str, vocabulary: Vocabulary, rng: np.random.Generator, settings: SynthSettings) -> np.ndarray:
+class Speller:
+    """What the synthetic model emits for a sentence: (text, column) per token, and each column's confusables."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self._index = {label: i for i, label in enumerate(vocabulary.labels)}
+        self._splitter = PieceSplitter(vocabulary) if vocabulary.is_subword else None
+        self._neighbours = _piece_neighbours(vocabulary) if vocabulary.is_subword else {}
+
+    def tokens(self, sentence: str) -> list[tuple[str, int]]:
+        if self._splitter is None:
+            return _tokens(sentence, self.vocabulary, self._index)
+        labels = self.vocabulary.labels
+        return [(labels[c], c) for word in sentence.split() for c in self._splitter.split(word)]
+
+    def confusable(self, text: str, column: int) -> list[int]:
+        if self._splitter is not None:
+            return self._neighbours.get(column, [])
+        index = self._index
+        return [index[c] for c in CONFUSABLE.get(text.upper(), "") if c in index or c.lower() in index]
+
+
+def _piece_neighbours(vocabulary: Vocabulary) -> dict[int, list[int]]:
+    """Column -> the pieces a model could mistake it for: same length, same word-start mark, one letter swapped for
+    a confusable one."""
+    by_shape: dict[tuple[int, bool], list[int]] = {}
+    for column, (piece, begins) in enumerate(zip(vocabulary.pieces, vocabulary.word_starts)):
+        if piece:
+            by_shape.setdefault((len(piece), begins), []).append(column)
+    pieces = vocabulary.pieces
+    neighbours: dict[int, list[int]] = {}
+    for group in by_shape.values():
+        for a in group:
+            near = []
+            for b in group:
+                differ = [(x, y) for x, y in zip(pieces[a], pieces[b]) if x != y]
+                if len(differ) == 1 and differ[0][1].upper() in CONFUSABLE.get(differ[0][0].upper(), ""):
+                    near.append(b)
+            if near:
+                neighbours[a] = near
+    return neighbours
+
+
+def synthesize(sentence: str, vocabulary: Vocabulary, rng: np.random.Generator, settings: SynthSettings,
+               speller: Speller | None = None) -> np.ndarray:
     """[T, V] log-probs for one cleaned sentence."""
-    index = {label: i for i, label in enumerate(vocabulary.labels)}
+    speller = speller or Speller(vocabulary)
     frames: list[dict[int, float]] = []
     blank = vocabulary.blank
 
@@ -68,11 +116,11 @@ def synthesize(sentence: str, vocabulary: Vocabulary, rng: np.random.Generator, 
             frames.append({blank: p} if leak is None else {blank: p, leak: (1 - p) * 0.5})
 
     blank_frames(int(rng.integers(3, 12)))
-    tokens = _tokens(sentence, vocabulary, index)
+    tokens = speller.tokens(sentence)
     for n, (char, label) in enumerate(tokens):
         emit = 1 + int(rng.random() < 0.35) + int(rng.random() < 0.1)
         draw = rng.random()
-        confusable = [index[c] for c in CONFUSABLE.get(char.upper(), "") if c in index or c.lower() in index]
+        confusable = speller.confusable(char, label)
         cut = np.cumsum([settings.rate(k) for k in ("confusion", "drop", "double", "uncertain")])
         if draw < cut[0] and confusable:
             wrong = int(rng.choice(confusable))
@@ -83,7 +131,7 @@ def synthesize(sentence: str, vocabulary: Vocabulary, rng: np.random.Generator, 
             for _ in range(emit):
                 p_blank = rng.uniform(0.5, 0.65)
                 frames.append({blank: p_blank, label: p_blank * rng.uniform(0.55, 0.95)})
-        elif draw < cut[2] and char != " ":
+        elif draw < cut[2] and label != vocabulary.delimiter:
             frames.append({label: rng.uniform(0.75, 0.97), blank: 0.02})
             p_blank = rng.uniform(0.48, 0.6)
             frames.append({blank: p_blank, label: p_blank * rng.uniform(0.7, 0.95)})
@@ -136,10 +184,11 @@ def synthesize_all(
     sentences: Sequence[str], vocabulary: Vocabulary, seed: int = 0, settings: SynthSettings = SynthSettings()
 ) -> Iterator[tuple[str, np.ndarray]]:
     """(cleaned sentence, log-probs) per sentence; sentence i's randomness depends only on (seed, i)."""
+    speller = Speller(vocabulary)
     for i, line in enumerate(sentences):
         sentence = clean_sentence(line, vocabulary)
         rng = np.random.default_rng([seed, i])
-        yield sentence, synthesize(sentence, vocabulary, rng, settings)
+        yield sentence, synthesize(sentence, vocabulary, rng, settings, speller)
 
 
 def synthesize_store(

@@ -2,8 +2,9 @@
 
 The default 4-gram (`make lm` builds it into lm/build); its held-out sentences (text the LM never saw) spoken by
 espeak-ng and cached with the shipped acoustic model (models/espeak-ctc): the demo's real path; and synthetic stores
-of the same sentences, one per regime of the synthetic acoustic model, for controlled comparisons (the bench). Later
-calls find them and do nothing.
+of the same sentences, one per regime of the synthetic acoustic model (characters at two difficulties, and SentencePiece
+pieces from a tokenizer trained on the LM's training text), for controlled comparisons (the bench). Later calls find
+them and do nothing.
 """
 
 from __future__ import annotations
@@ -14,19 +15,32 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from acoustic.cache import cache_logits, weights_fingerprint
+from acoustic.pieces import piece_vocabulary, train_tokenizer
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store
-from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts
+from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts, training_sentences
 from logits.errors import LabError
 from logits.store import STORE_FILE, LogitsStore
+from logits.vocabulary import Vocabulary
 
 SEED = 0
 HARD_DIFFICULTY = 2.5
+SUBWORD_PIECES = 256
 Say = Callable[[str], None]
 
 
 def _quiet(message: str) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One synthetic store of the held-out sentences: where it lives, how hard its model is, and its vocabulary:
+    wav2vec2's characters (`pieces` 0) or `pieces` SentencePiece pieces trained on the LM's training text."""
+
+    path: Path
+    settings: SynthSettings = SynthSettings()
+    pieces: int = 0
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,13 @@ class DefaultData:
     # accent it never heard.
     voice_sets: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {
         "seen": TRAINING_FAMILIES, "unseen": UNSEEN_FAMILIES})
-    # regime -> (store directory, synthetic model settings); the first is the demo's store.
-    stores: Mapping[str, tuple[Path, SynthSettings]] = field(default_factory=lambda: {
-        "default": (Path("data/heldout-store"), SynthSettings()),
-        "hard": (Path("data/heldout-hard-store"), SynthSettings(difficulty=HARD_DIFFICULTY)),
+    # regime name -> its store; the first is `decode demo --synthetic`'s. Subword models emit fewer, longer tokens
+    # at lower frame rates (Parakeet: 12.5 frames/s), hence 25 for the subword regime.
+    stores: Mapping[str, Regime] = field(default_factory=lambda: {
+        "default": Regime(Path("data/heldout-store")),
+        "hard": Regime(Path("data/heldout-hard-store"), SynthSettings(difficulty=HARD_DIFFICULTY)),
+        "subword": Regime(Path("data/heldout-subword-store"), SynthSettings(frames_per_second=25.0),
+                          pieces=SUBWORD_PIECES),
     })
 
     @property
@@ -69,7 +86,7 @@ class DefaultData:
         difficulty is refused, and one made with other error rates is used with a warning, since its figures do not
         compare with a fresh checkout's.
         """
-        path, settings = self.stores[regime]
+        path, settings = self.stores[regime].path, self.stores[regime].settings
         if (path / STORE_FILE).is_file():
             found = dict(LogitsStore.open(path).provenance.get("synth") or {})
             if "difficulty" in found and float(found["difficulty"]) != settings.difficulty:
@@ -89,8 +106,14 @@ class DefaultData:
         say(f"synthesizing {path} (difficulty {settings.difficulty}, seed {SEED}) from {self.heldout} "
             "(first run only)")
         sentences = self.heldout.read_text(encoding="utf-8").splitlines()
-        synthesize_store(sentences, path, seed=SEED, settings=settings, source=str(self.heldout))
+        vocabulary = self.piece_vocabulary(self.stores[regime].pieces) if self.stores[regime].pieces else None
+        synthesize_store(sentences, path, seed=SEED, settings=settings, vocabulary=vocabulary,
+                         source=str(self.heldout))
         return path
+
+    def piece_vocabulary(self, pieces: int) -> Vocabulary:
+        """A SentencePiece vocabulary of `pieces` pieces learnt from the default LM's training sentences."""
+        return piece_vocabulary(train_tokenizer(training_sentences(self.lm_dir), pieces, "sentencepiece"))
 
     def ensure_speech_store(self, voices: str = "seen", say: Say = _quiet, batch_size: int = 8) -> Path:
         """The held-out sentences spoken in the `voices` set (seed 0) and cached with the shipped model: a real

@@ -350,6 +350,17 @@ def read_artifacts(out_dir: Path | str) -> LMArtifacts | None:
     return artifacts if all(p.is_file() for p in paths) else None
 
 
+def training_sentences(out_dir: Path | str) -> list[str]:
+    """The default LM's corpus as normalised sentences, its held-out sentences left out: the text a model made for
+    that LM may learn from (a tokenizer, an acoustic model) without seeing what it is tested on."""
+    out_dir = Path(out_dir)
+    corpus, heldout = out_dir / DEFAULT_CORPUS_FILENAME, out_dir / HELDOUT_FILENAME
+    if not corpus.is_file() or not heldout.is_file():
+        raise LMError(f"{corpus} or {heldout} is missing; build the default LM first (`make lm`)")
+    held = set(heldout.read_text(encoding="utf-8").splitlines())
+    return [s for s in CorpusReader(corpus, DEFAULT_CASE, "prose") if s not in held]
+
+
 def build_default_lm(out_dir: Path | str, binaries: KenLMBinaries | None = None) -> LMArtifacts:
     """The project's default LM: Jane Austen's novels, 4-gram, upper case, 400 held-out sentences, seed 0.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -62,8 +63,9 @@ def tiny_defaults(tmp_path: Path, monkeypatch) -> DefaultData:
     lm_dir.mkdir()
     write_bigram_arpa(lm_dir / "tiny.arpa", LM_SENTENCES)
     (lm_dir / "heldout.txt").write_text("\n".join(LM_SENTENCES[:4]) + "\n")
-    stores = {name: (tmp_path / "data" / path.name, settings)
-              for name, (path, settings) in DefaultData().stores.items()}
+    (lm_dir / "austen.txt").write_text("".join(f"{s.capitalize()}.\n\n" for s in LM_SENTENCES))
+    stores = {name: replace(regime, path=tmp_path / "data" / regime.path.name)
+              for name, regime in DefaultData().stores.items()}
     built = SimpleNamespace(binary=lm_dir / "tiny.arpa", heldout=lm_dir / "heldout.txt")
     monkeypatch.setattr("experiments.defaults.read_artifacts", lambda out_dir: built)
     monkeypatch.chdir(tmp_path)

@@ -21,23 +21,25 @@ def defaults(tmp_path, monkeypatch):
 
 def test_builds_missing_stores_once(defaults):
     regimes = defaults.ensure_stores()
-    assert [name for name, _ in regimes] == ["default", "hard"]
+    assert [name for name, _ in regimes] == ["default", "hard", "subword"]
     difficulties = [LogitsStore.open(path).provenance["synth"]["difficulty"] for _, path in regimes]
-    assert difficulties == [1.0, HARD_DIFFICULTY]
+    assert difficulties == [1.0, HARD_DIFFICULTY, 1.0]
+    kinds = [LogitsStore.open(path).vocabulary.kind for _, path in regimes]
+    assert kinds == ["character", "character", "sentencepiece"]
     stamp = (regimes[1][1] / "store.json").stat().st_mtime_ns
     defaults.ensure_stores()
     assert (regimes[1][1] / "store.json").stat().st_mtime_ns == stamp
 
 
 def test_refuses_a_store_of_another_difficulty(defaults):
-    hard_path, _ = defaults.stores["hard"]
+    hard_path = defaults.stores["hard"].path
     synthesize_store(LM_SENTENCES[:2], hard_path, settings=SynthSettings(difficulty=1.0))
     with pytest.raises(LabError, match="difficulty"):
         defaults.ensure_stores()
 
 
 def test_warns_about_a_store_of_older_rates(defaults):
-    default_path, _ = defaults.stores["default"]
+    default_path = defaults.stores["default"].path
     synthesize_store(LM_SENTENCES[:2], default_path, settings=SynthSettings(confusion=0.03))
     said = []
     defaults.ensure_stores(say=said.append)
@@ -45,7 +47,7 @@ def test_warns_about_a_store_of_older_rates(defaults):
 
 
 def test_an_interrupted_store_is_made_again(defaults):
-    default_path, _ = defaults.stores["default"]
+    default_path = defaults.stores["default"].path
     (default_path / "shards").mkdir(parents=True)
     (default_path / "pending.json").write_text("{}")
     said = []

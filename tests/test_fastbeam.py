@@ -65,7 +65,8 @@ def random_logprobs(vocab: Vocabulary, frames: int, seed: int, tie_share: float 
     rng = np.random.default_rng(seed)
     logits = rng.normal(0.0, 1.5, (frames, vocab.size))
     weights = np.full(vocab.size, 1.0)
-    weights[vocab.blank], weights[vocab.delimiter] = 25.0, 6.0
+    weights[vocab.blank] = 25.0
+    weights[list(np.flatnonzero(vocab.word_starts))] = 6.0  # the delimiter, or pieces that begin words
     peaks = rng.choice(vocab.size, frames, p=weights / weights.sum())
     rows = np.arange(frames)
     logits[rows, peaks] += rng.uniform(2.0, 9.0, frames)
