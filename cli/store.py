@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from acoustic.pieces import piece_vocabulary, train_tokenizer
 from acoustic.synth import SynthSettings, synthesize_store
 from cli.console import emit_json, run_command
+from lm.build import DEFAULT_LM_DIR, training_sentences
 from logits.errors import LabError
 from logits.npz import import_npz
 from logits.store import LogitsStore
@@ -27,14 +29,27 @@ def synth(
     double: Annotated[float, typer.Option(help="Per-letter rate of a letter emitted twice.")] = SynthSettings.double,
     uncertain: Annotated[float, typer.Option(help="Per-token rate of flat, unsure frames.")] = SynthSettings.uncertain,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N sentences.")] = None,
+    pieces: Annotated[int, typer.Option(
+        help="Simulate a subword model: a tokenizer of this many pieces is trained on --piece-text "
+             "(0: wav2vec2's characters).")] = 0,
+    piece_kind: Annotated[str, typer.Option(help="sentencepiece ('▁' word starts) or wordpiece ('##').")] = "sentencepiece",
+    piece_text: Annotated[Optional[Path], typer.Option(
+        help="Text to train the tokenizer on, one sentence per line; default: the default LM's training sentences "
+             "(lm/build, held-out ones left out).")] = None,
+    frames_per_second: Annotated[Optional[float], typer.Option(
+        help="Frame rate of the simulated model (default 50 for characters, 25 for pieces).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ) -> None:
-    """Turn sentences into a store of SYNTHETIC character-CTC log-probs (a stand-in for an acoustic model)."""
+    """Turn sentences into a store of SYNTHETIC CTC log-probs, of characters or subword pieces (a stand-in for an
+    acoustic model)."""
     if not text_file.is_file():
         raise LabError(f"text file {text_file} does not exist")
     sentences = text_file.read_text(encoding="utf-8").splitlines()[:limit]
-    settings = SynthSettings(difficulty, confusion, drop, double, uncertain)
-    store = synthesize_store(sentences, out, seed=seed, settings=settings, overwrite=force, source=str(text_file))
+    rate = frames_per_second or (25.0 if pieces else 50.0)
+    settings = SynthSettings(difficulty, confusion, drop, double, uncertain, frames_per_second=rate)
+    vocabulary = _piece_vocabulary(pieces, piece_kind, piece_text) if pieces else None
+    store = synthesize_store(sentences, out, seed=seed, settings=settings, vocabulary=vocabulary, overwrite=force,
+                             source=str(text_file))
     typer.echo(f"wrote {store.path}: {len(store)} utterances, {store.audio_seconds / 60:.1f} min of synthetic audio, "
                f"fingerprint {store.fingerprint[:12]}")
 
@@ -91,6 +106,16 @@ def info(
     else:
         for key, value in summary.items():
             typer.echo(f"{key:>18}: {value}")
+
+
+def _piece_vocabulary(pieces: int, kind: str, text: Path | None) -> Vocabulary:
+    if text is None:
+        sentences = training_sentences(DEFAULT_LM_DIR)
+    elif not text.is_file():
+        raise LabError(f"--piece-text {text} does not exist")
+    else:
+        sentences = text.read_text(encoding="utf-8").splitlines()
+    return piece_vocabulary(train_tokenizer(sentences, pieces, kind), kind)
 
 
 def _describe_vocabulary(vocabulary: Vocabulary) -> str:

@@ -143,10 +143,14 @@ TINY_CONFORMER = {
 }
 
 
-def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH_LABELS, seed: int = 0) -> Path:
+def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH_LABELS, seed: int = 0,
+                                pieces=None) -> Path:
     """A random tiny CTC model that reads filterbank features (`input_features`), saved with its feature extractor
     and a character tokenizer: kind "w2v-bert" (Wav2Vec2BertForCTC, 50 frames/s), "parakeet" (ParakeetForCTC, 8x
-    subsampling: 12.5 frames/s) or "lasr" (LasrForCTC, 4x subsampling: 25 frames/s)."""
+    subsampling: 12.5 frames/s) or "lasr" (LasrForCTC, 4x subsampling: 25 frames/s).
+
+    `pieces`, a `tokenizers.Tokenizer` (acoustic.pieces.train_tokenizer), makes a parakeet a subword model as the
+    real ones are: its SentencePiece tokenizer, with the CTC blank as the pad token after the last piece."""
     import torch
     from transformers import (
         LasrCTCConfig,
@@ -162,8 +166,19 @@ def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH
     )
 
     folder.mkdir(parents=True, exist_ok=True)
-    Wav2Vec2CTCTokenizer(str(write_vocab(folder / "labels.json", labels))).save_pretrained(folder)
-    (folder / "labels.json").unlink()
+    if pieces is not None:
+        from transformers import ParakeetTokenizer
+
+        if kind != "parakeet":
+            raise ValueError("pieces are for the parakeet kind")
+        tokenizer = ParakeetTokenizer(tokenizer_object=pieces, unk_token="<unk>", pad_token="<blank>")
+        tokenizer.save_pretrained(folder)
+        labels = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        blank = tokenizer.pad_token_id
+    else:
+        Wav2Vec2CTCTokenizer(str(write_vocab(folder / "labels.json", labels))).save_pretrained(folder)
+        (folder / "labels.json").unlink()
+        blank = 0
     torch.manual_seed(seed)
     if kind == "w2v-bert":
         SeamlessM4TFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
@@ -176,7 +191,7 @@ def build_tiny_filterbank_model(folder: Path, kind: str, labels=WAV2VEC2_ENGLISH
         model = LasrForCTC(LasrCTCConfig(vocab_size=len(labels), pad_token_id=0, encoder_config=TINY_CONFORMER))
     elif kind == "parakeet":
         ParakeetFeatureExtractor(sampling_rate=16000).save_pretrained(folder)
-        model = ParakeetForCTC(ParakeetCTCConfig(vocab_size=len(labels), pad_token_id=0,
+        model = ParakeetForCTC(ParakeetCTCConfig(vocab_size=len(labels), pad_token_id=blank,
                                                  encoder_config=TINY_CONFORMER))
     else:
         raise ValueError(kind)

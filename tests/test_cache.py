@@ -537,6 +537,34 @@ def test_filterbank_models_cache_batched_exactly_as_unbatched(kind, libri, tmp_p
         assert abs(utt.frames / KINDS[kind] - waveform.shape[0] / rate) < 0.25  # the rate matches the audio
 
 
+def test_a_subword_parakeet_caches_a_store_every_decoder_reads(libri, tmp_path):
+    """A tiny ParakeetForCTC with a SentencePiece tokenizer trained here: the store is a sentencepiece store at 12.5
+    frames/s with the blank last, and greedy spells what the model's own tokenizer makes of the same best path."""
+    from acoustic.pieces import train_tokenizer
+    from acoustic.synth import SynthSettings, synthesize_all
+    from decoders.config import DecoderConfig
+    from decoders.factory import build_decoder
+    from helpers import LM_SENTENCES
+    from transformers import AutoTokenizer
+
+    pieces = train_tokenizer([*LM_SENTENCES, *UTTERANCES.values()], 80, "sentencepiece")
+    model = build_tiny_filterbank_model(tmp_path / "parakeet", "parakeet", pieces=pieces)
+    store = LogitsStore.open(cache_logits(str(model), libri, tmp_path / "store", batch_size=3, progress=False).store)
+    vocabulary = store.vocabulary
+    assert (vocabulary.kind, vocabulary.blank, store.frames_per_second) == ("sentencepiece", vocabulary.size - 1, 12.5)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    greedy = build_decoder(DecoderConfig("greedy"), vocabulary)
+    # The random model's best paths, and synthetic ones of the utterances' words: greedy joins the pieces exactly as
+    # the model's own tokenizer does (it groups repeats and drops the blank, its pad token).
+    synthetic = synthesize_all(UTTERANCES.values(), vocabulary, settings=SynthSettings(difficulty=3))
+    for logprobs in [x for _, x in store] + [x for _, x in synthetic]:
+        theirs = tokenizer.decode(logprobs.argmax(axis=1).tolist())
+        assert greedy.decode(logprobs).text == " ".join(theirs.split())
+    beam = build_decoder(DecoderConfig("beam", {"beam_width": 8}), vocabulary).decode_store(store)
+    fast = build_decoder(DecoderConfig("fastbeam", {"beam_width": 8}), vocabulary).decode_store(store)
+    assert [h.text for h in fast] == [h.text for h in beam]
+
+
 def test_a_filterbank_model_without_its_feature_extractor_is_one_clear_error(libri, tmp_path):
     model = build_tiny_filterbank_model(tmp_path / "model", "w2v-bert")
     (model / "preprocessor_config.json").unlink()
