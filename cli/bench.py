@@ -51,7 +51,7 @@ def format_table(result: B.BenchResult) -> str:
     difficulty = f", synthetic difficulty {synth['difficulty']}" if "difficulty" in synth else ""
     lines = [
         f"store   {store.path}: {store.benched_utterances} of {store.utterances} utterances, "
-        f"{store.audio_seconds / 60:.1f} min{difficulty}",
+        f"{store.audio_seconds / 60:.1f} min{difficulty}, {store.vocabulary} vocabulary",
         f"lm      {lm.path} ({lm.order}-gram, {lm.words:,} words, sha256 {lm.fingerprint[:12]})",
         f"params  alpha={params['alpha']} beta={params['beta']} beam_width={params['beam_width']} "
         f"beam_prune_logp={params['beam_prune_logp']} token_min_logp={params['token_min_logp']}",

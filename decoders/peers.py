@@ -59,7 +59,7 @@ class CtcBeamDecoder(BeamDecoder):
         loaded = self.load_lm()
         try:
             self._search = ctc_beam_decoder.build_ctcdecoder(
-                list(vocabulary.tokens),
+                vocabulary.decoder_labels,
                 kenlm_model_path=None if loaded is None else str(loaded.path),
                 unigrams=None if loaded is None else list(loaded.unigrams),
                 alpha=float(self.param("alpha")),
@@ -147,6 +147,9 @@ class FlashlightDecoder(BeamDecoder):
         if not self.param("lm_score_boundary"):
             raise DecoderConfigError("decoder 'flashlight' always scores sentence boundaries; lm_score_boundary "
                                      "must be True")
+        if vocabulary.is_subword:
+            raise DecoderConfigError(f"decoder 'flashlight' is wired here for character vocabularies, and this one "
+                                     f"is {vocabulary.kind}; use beam or fastbeam")
         if vocabulary.delimiter is None:
             raise DecoderConfigError("decoder 'flashlight' needs a word delimiter label (e.g. '|') in the vocabulary")
         fl_decoder = _optional("flashlight.lib.text.decoder", "flashlight-text", self.name)

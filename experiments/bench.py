@@ -166,6 +166,7 @@ class StoreInfo:
     benched_utterances: int
     audio_seconds: float  # of the benched utterances
     synth: dict[str, Any] | None  # how a synthetic store was made (its difficulty, ...); None for a real one
+    vocabulary: str = "character"  # the vocabulary's kind: character, sentencepiece or wordpiece
 
 
 @dataclass(frozen=True)
@@ -503,6 +504,7 @@ def run_bench(
             benched_utterances=count,
             audio_seconds=_round(audio_seconds, 2),
             synth=dict(opened.provenance.get("synth", {})) or None,
+            vocabulary=opened.vocabulary.kind,
         ),
         lm=LMInfo(
             path=str(loaded.path),

@@ -238,13 +238,14 @@ def default_layout(tmp_path, monkeypatch):
     return defaults
 
 
-def test_cli_default_benches_both_regimes(default_layout, tmp_path):
+def test_cli_default_benches_every_regime(default_layout, tmp_path):
     result = invoke("bench", "--default", "--limit", 2, "--repeats", 1, "--decoders", "beam,greedy", "--json")
     assert result.exit_code == 0, result.output
     last = json.loads(result.stdout.strip().splitlines()[-1])
-    assert [r["regime"] for r in last["regimes"]] == ["default", "hard"]
-    assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, HARD_DIFFICULTY]
-    for name in ("heldout-store", "heldout-hard-store"):
+    assert [r["regime"] for r in last["regimes"]] == ["default", "hard", "subword"]
+    assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, HARD_DIFFICULTY, 1.0]
+    assert [r["store"]["vocabulary"] for r in last["regimes"]] == ["character", "character", "sentencepiece"]
+    for name in ("heldout-store", "heldout-hard-store", "heldout-subword-store"):
         assert json.loads((tmp_path / "runs" / "bench" / f"{name}.json").read_text())["decoders"][0]["parity"] == 1.0
 
 

@@ -168,3 +168,11 @@ def test_an_lm_the_pieces_cannot_spell_is_refused(lms, tmp_path, pieces):
     for name in ("beam", "fastbeam"):
         with pytest.raises(LMError, match="lower case"):
             pair(pieces, lms, lm=str(lower))[name == "fastbeam"]
+
+
+def test_cli_run_on_a_subword_store_with_an_lm_of_the_other_case_is_one_error_line(pieces, tmp_path):
+    store = synthesize_store(LM_SENTENCES, tmp_path / "s", vocabulary=pieces)
+    lower = write_ngram_arpa(tmp_path / "lower.arpa", [s.lower() for s in LM_SENTENCES], order=2)
+    result = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(lower)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {lower} is lower case") and len(result.stderr.splitlines()) == 1
