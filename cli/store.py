@@ -32,7 +32,8 @@ def synth(
     pieces: Annotated[int, typer.Option(
         help="Simulate a subword model: a tokenizer of this many pieces is trained on --piece-text "
              "(0: wav2vec2's characters).")] = 0,
-    piece_kind: Annotated[str, typer.Option(help="sentencepiece ('▁' word starts) or wordpiece ('##').")] = "sentencepiece",
+    piece_kind: Annotated[str, typer.Option(
+        help="sentencepiece ('▁' word starts) or wordpiece ('##').")] = "sentencepiece",
     piece_text: Annotated[Optional[Path], typer.Option(
         help="Text to train the tokenizer on, one sentence per line; default: the default LM's training sentences "
              "(lm/build, held-out ones left out).")] = None,

@@ -2,8 +2,9 @@
 
 Same parameters as `beam` (decoders.constants.BEAM_DEFAULTS) and, on the same input, the same text, scores and word
 frames: the C++ code reproduces pyctcdecode 0.5.0's algorithm step by step for character vocabularies and for
-subword (BPE) ones, including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per LanguageModelCache
-and shared by every fastbeam decoder on that cache (alpha/beta sweeps) and by the threads of `decode_batch`.
+subword (BPE) ones, including its tie order. It reads the same LM file with its own copy of KenLM, loaded once per
+LanguageModelCache and shared by every fastbeam decoder on that cache (alpha/beta sweeps) and by the threads of
+`decode_batch`.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def search_labels(vocabulary: Vocabulary) -> tuple[list[str], bool]:
         labels = _bpe_labels(labels, wordpiece=vocabulary.kind == "wordpiece")
     else:
         if any(label.startswith((CONTINUATION, WORD_START)) for label in labels):
-            raise DecoderConfigError("the vocabulary is declared 'character' but its labels look like subword "
-                                     "pieces (starting with '##' or '▁'); state its kind as sentencepiece or wordpiece")
+            raise DecoderConfigError("the vocabulary is declared 'character' but its labels look like subword pieces "
+                                     "(starting with '##' or '▁'); state its kind as sentencepiece or wordpiece")
         labels = _character_labels(labels)
     for label in labels:
         if label != " " and any(c.isspace() for c in label):

@@ -540,12 +540,13 @@ def test_filterbank_models_cache_batched_exactly_as_unbatched(kind, libri, tmp_p
 def test_a_subword_parakeet_caches_a_store_every_decoder_reads(libri, tmp_path):
     """A tiny ParakeetForCTC with a SentencePiece tokenizer trained here: the store is a sentencepiece store at 12.5
     frames/s with the blank last, and greedy spells what the model's own tokenizer makes of the same best path."""
+    from transformers import AutoTokenizer
+
     from acoustic.pieces import train_tokenizer
     from acoustic.synth import SynthSettings, synthesize_all
     from decoders.config import DecoderConfig
     from decoders.factory import build_decoder
     from helpers import LM_SENTENCES
-    from transformers import AutoTokenizer
 
     pieces = train_tokenizer([*LM_SENTENCES, *UTTERANCES.values()], 80, "sentencepiece")
     model = build_tiny_filterbank_model(tmp_path / "parakeet", "parakeet", pieces=pieces)
