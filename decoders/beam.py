@@ -56,6 +56,7 @@ class PyctcdecodeBeamDecoder(BeamDecoder):
             beam_width=int(self.param("beam_width")),
             beam_prune_logp=float(self.param("beam_prune_logp")),
             token_min_logp=float(self.param("token_min_logp")),
+            prune_history=bool(self.param("prune_history")),
             hotwords=self.hotwords or None,
             hotword_weight=float(self.param("hotword_weight")),
         )

@@ -19,7 +19,12 @@ BEAM_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "lm_score_boundary": True,
     "hotwords": (),
     "hotword_weight": 10.0,
+    # pyctcdecode's decode_beams(prune_history=...): off as in decode_beams; its decode() turns it on.
+    "prune_history": False,
 })
+# Parameters added after results were first recorded, with the default they had implicitly before: results keys
+# leave them out at that value, so older records keep their keys (experiments.results.keyed_config).
+LATER_PARAMS: Mapping[str, Any] = MappingProxyType({"prune_history": False})
 # What a beam decoder's expensive state (the loaded LM, its unigram trie, the hotword tables) is built from: changing
 # one of these builds the decoder anew; changing any other parameter is cheap (BeamDecoder.reconfigure).
 STRUCTURAL_PARAMS = frozenset({"lm", "unigrams", "hotwords"})

@@ -179,6 +179,7 @@ class FastBeamDecoder(BeamDecoder):
             unk_score_offset=float(self.param("unk_score_offset")),
             lm_score_boundary=bool(self.param("lm_score_boundary")),
             hotword_weight=float(self.param("hotword_weight")),
+            prune_history=bool(self.param("prune_history")),
         )
         self._search = self._native.Search(self._alphabet, self._lm, self._hotword_table, params)
 

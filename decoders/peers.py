@@ -84,7 +84,7 @@ class CtcBeamDecoder(BeamDecoder):
             beam_width=int(self.param("beam_width")),
             beam_prune_logp=float(self.param("beam_prune_logp")),
             token_min_logp=float(self.param("token_min_logp")),
-            prune_history=False,
+            prune_history=bool(self.param("prune_history")),
             hotwords=self.hotwords or None,
             hotword_weight=float(self.param("hotword_weight")),
         )
@@ -147,6 +147,8 @@ class FlashlightDecoder(BeamDecoder):
         if not self.param("lm_score_boundary"):
             raise DecoderConfigError("decoder 'flashlight' always scores sentence boundaries; lm_score_boundary "
                                      "must be True")
+        if self.param("prune_history"):
+            raise DecoderConfigError("decoder 'flashlight' has no history pruning; prune_history must be False")
         if vocabulary.is_subword:
             raise DecoderConfigError(f"decoder 'flashlight' is wired here for character vocabularies, and this one "
                                      f"is {vocabulary.kind}; use beam or fastbeam")

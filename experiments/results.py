@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from decoders.config import DecoderConfig
+from decoders.constants import LATER_PARAMS
 from logits.errors import LabError
 from logits.files import atomic_write
 from logits.store import LogitsStore
@@ -218,8 +219,13 @@ def now() -> str:
 def keyed_config(config: DecoderConfig, lm_fingerprint: str | None, words_fingerprint: str | None) -> DecoderConfig:
     """The config as results are keyed: the LM file by its content, its word list by the words themselves.
 
-    Paths are left out, so a moved LM or unigram list keeps its results and an edited one gets new rows.
+    Paths are left out, so a moved LM or unigram list keeps its results and an edited one gets new rows. Parameters
+    added since results were first recorded are left out at their old implicit value (LATER_PARAMS), so older
+    records keep their keys.
     """
+    kept = {k: v for k, v in config.params if not (k in LATER_PARAMS and LATER_PARAMS[k] == v)}
+    if len(kept) != len(config.params):
+        config = DecoderConfig(config.name, kept)
     if config.get("lm") is None:
         return config
     return config.replace(lm=f"sha256:{lm_fingerprint}", unigrams=f"sha256:{words_fingerprint}")

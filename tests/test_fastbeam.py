@@ -237,3 +237,18 @@ def test_parameter_errors(vocab, tiny_arpa):
         FastBeamDecoder(DecoderConfig("fastbeam", {"beam_width": 0}), vocab)
     with pytest.raises(DecoderConfigError, match="no parameter"):
         FastBeamDecoder(DecoderConfig("fastbeam", {"threads": 2}), vocab)
+
+
+@pytest.mark.parametrize("lm", [True, False])
+def test_history_pruning_equals_pyctcdecode(vocab, lms, trigram_arpa, lm):
+    """prune_history (what pyctcdecode's decode() uses) keeps, of beams that share their last LM-order - 1 words,
+    unfinished word and last label, only the best; on these inputs it changes some results, identically."""
+    params = {"lm": str(trigram_arpa) if lm else None, "beam_width": 12, "prune_history": True}
+    reference, ours = pair(vocab, lms, **params)
+    unpruned = FastBeamDecoder(DecoderConfig("fastbeam", params | {"prune_history": False}), vocab, lms)
+    changed = 0
+    for logprobs in inputs(vocab, count=6):
+        hypothesis = ours.decode(logprobs)
+        assert_same(hypothesis, reference.decode(logprobs))
+        changed += hypothesis != unpruned.decode(logprobs)
+    assert changed > 0

@@ -177,3 +177,9 @@ def test_cli_run_on_a_subword_store_with_an_lm_of_the_other_case_is_one_error_li
     result = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(lower)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {lower} is lower case") and len(result.stderr.splitlines()) == 1
+
+
+def test_history_pruning_on_pieces_equals_pyctcdecode(pieces, lms, trigram):
+    reference, ours = pair(pieces, lms, lm=str(trigram), beam_width=12, prune_history=True)
+    for logprobs in subword_inputs(pieces):
+        assert_same(ours.decode(logprobs), reference.decode(logprobs))

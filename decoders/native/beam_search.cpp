@@ -314,6 +314,22 @@ void BeamSearch::prune() {
   std::sort(ranked_.begin(), ranked_.begin() + keep, better);
   beams_.clear();
   for (size_t k = 0; k < keep; ++k) beams_.push_back(fresh_[ranked_[k].position]);
+  if (params_.prune_history) prune_history();
+}
+
+void BeamSearch::prune_history() {
+  // pyctcdecode's _prune_history: beams are best first, so the first of each key is the one kept.
+  const int history = lm_ != nullptr ? std::max(1, lm_->order() - 1) : 1;
+  history_seen_.clear();
+  size_t kept = 0;
+  for (size_t i = 0; i < beams_.size(); ++i) {
+    const Beam& b = beams_[i];
+    history_key_.assign({b.word, b.last});
+    int text = b.text;
+    for (int n = 0; n < history && text > 0; ++n, text = texts_[text].parent) history_key_.push_back(texts_[text].word);
+    if (history_seen_.insert(history_key_).second) beams_[kept++] = b;
+  }
+  beams_.resize(kept);
 }
 
 SearchResult BeamSearch::finish() { return finish_nbest(1).front(); }

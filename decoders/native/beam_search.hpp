@@ -10,6 +10,7 @@
 // Word frames are a persistent linked list (a beam adds one entry per finished word, sharing its parent's list).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct SearchParams {
   double unk_score_offset = -10.0;
   bool lm_score_boundary = true;
   double hotword_weight = 10.0;
+  // pyctcdecode's prune_history (its decode() turns it on): after each frame, of the beams that agree on their last
+  // (LM order - 1) words, their unfinished word and last label, only the best is kept.
+  bool prune_history = false;
 };
 
 struct WordFrames {
@@ -148,6 +152,7 @@ class BeamSearch {
   std::vector<SearchResult> finish_nbest(int k);
   void merge(const Beam& beam);
   void prune();
+  void prune_history();
 
   int word_child(int node, uint32_t cp);
   const Step& extend_word(int node, int column);
@@ -190,6 +195,8 @@ class BeamSearch {
   };
   std::vector<Ranked> ranked_;
   std::vector<int> candidates_, above_;
+  std::set<std::vector<int32_t>> history_seen_;
+  std::vector<int32_t> history_key_;
   PySetOrder set_order_;
 };
 

@@ -64,14 +64,14 @@ PYBIND11_MODULE(_kernels, m) {
 
   py::class_<SearchParams>(m, "SearchParams")
       .def(py::init([](int beam_width, double beam_prune_logp, double token_min_logp, double alpha, double beta,
-                       double unk_score_offset, bool lm_score_boundary, double hotword_weight) {
+                       double unk_score_offset, bool lm_score_boundary, double hotword_weight, bool prune_history) {
              if (beam_width < 1) throw std::invalid_argument("beam_width must be >= 1");
              return SearchParams{beam_width, beam_prune_logp, token_min_logp, alpha, beta,
-                                 unk_score_offset, lm_score_boundary, hotword_weight};
+                                 unk_score_offset, lm_score_boundary, hotword_weight, prune_history};
            }),
            py::kw_only(), py::arg("beam_width"), py::arg("beam_prune_logp"), py::arg("token_min_logp"),
            py::arg("alpha"), py::arg("beta"), py::arg("unk_score_offset"), py::arg("lm_score_boundary"),
-           py::arg("hotword_weight"))
+           py::arg("hotword_weight"), py::arg("prune_history") = false)
       .def_readonly("beam_width", &SearchParams::beam_width)
       .def_readonly("alpha", &SearchParams::alpha)
       .def_readonly("beta", &SearchParams::beta);
