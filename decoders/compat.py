@@ -23,10 +23,11 @@ import os
 import shutil
 import warnings
 import weakref
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any
 
 import kenlm
 import numpy as np
@@ -43,7 +44,11 @@ from pyctcdecode.constants import (
     DEFAULT_UNK_LOGP_OFFSET,
 )
 from pyctcdecode.decoder import BeamSearchDecoderCTC
-from pyctcdecode.language_model import AbstractLanguageModel, LanguageModel, load_unigram_set_from_arpa
+from pyctcdecode.language_model import (
+    AbstractLanguageModel,
+    LanguageModel,
+    load_unigram_set_from_arpa,
+)
 
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
@@ -113,7 +118,7 @@ class FastLanguageModel(AbstractLanguageModel):
         self.score_boundary = score_boundary
 
     @classmethod
-    def from_pyctcdecode(cls, model: LanguageModel) -> "FastLanguageModel":
+    def from_pyctcdecode(cls, model: LanguageModel) -> FastLanguageModel:
         """The same LM file, words and weights as one of pyctcdecode's LanguageModel objects."""
         return cls(model._kenlm_model.path.decode("utf-8"), sorted(model._unigram_set), model.alpha, model.beta,
                    model.unk_score_offset, model.score_boundary)
@@ -155,7 +160,7 @@ class FastLanguageModel(AbstractLanguageModel):
         shutil.copy2(self.loaded.path, folder / self.loaded.path.name)
 
     @classmethod
-    def load_from_dir(cls, filepath: str, unigram_encoding: str | None = None) -> "FastLanguageModel":
+    def load_from_dir(cls, filepath: str, unigram_encoding: str | None = None) -> FastLanguageModel:
         """A language_model/ folder as pyctcdecode writes it (its own parser checks the layout)."""
         files = LanguageModel.parse_directory_contents(filepath)
         attrs = json.loads(Path(files["json_attrs"]).read_text(encoding="utf-8"))
@@ -360,7 +365,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
         raise CompatError("pyctcdecode's Python search is not used here: call decode_beams (fastbeam searches)")
 
     @classmethod
-    def load_from_dir(cls, filepath: str, unigram_encoding: str | None = None) -> "FastBeamSearchDecoderCTC":
+    def load_from_dir(cls, filepath: str, unigram_encoding: str | None = None) -> FastBeamSearchDecoderCTC:
         """A decoder folder as pyctcdecode's save_to_dir writes it (alphabet.json, language_model/ if any)."""
         files = cls.parse_directory_contents(filepath)
         alphabet = Alphabet.loads(Path(files["alphabet"]).read_text())

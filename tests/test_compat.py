@@ -122,9 +122,9 @@ def test_decode_agrees_with_pyctcdecode_decode_here_and_warns_about_history_prun
         warnings.simplefilter("always", CompatWarning)
         assert [ours.decode(x) for x in inputs] == [reference.decode(x) for x in inputs]
     assert [str(w.message) for w in caught if w.category is CompatWarning] == [
-        "decode/decode_batch search without pyctcdecode's history pruning (its decode uses prune_history=True, "
-        "which fastbeam does not implement): the text is pyctcdecode's decode_beams(...)[0][0], which can differ "
-        "from pyctcdecode's decode"]  # once per decoder
+        ("decode/decode_batch search without pyctcdecode's history pruning (its decode uses prune_history=True, "
+         "which fastbeam does not implement): the text is pyctcdecode's decode_beams(...)[0][0], which can differ "
+         "from pyctcdecode's decode")]  # once per decoder
 
 
 def test_reset_params_and_language_model_attributes(layouts):
@@ -230,6 +230,7 @@ def test_wav2vec2_processor_with_lm_and_the_asr_pipeline(layouts, tmp_path):
     if not hasattr(transformers, "Wav2Vec2ProcessorWithLM"):
         pytest.skip("this transformers no longer ships Wav2Vec2ProcessorWithLM")
     import torch
+
     from audio_fixtures import build_tiny_model
 
     model_dir = build_tiny_model(tmp_path / "model", attention_mask=True)
