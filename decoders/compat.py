@@ -56,6 +56,7 @@ from decoders.fastbeam import FastBeamDecoder, _available_cores
 from decoders.hypothesis import Hypothesis
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM, lm_fingerprint
+from logits.checks import check_logprobs
 from logits.vocabulary import Vocabulary
 
 # A beam as pyctcdecode's decode_beams returns it: text, last LM state, [(word, (start, end))], logit score, score.
@@ -193,6 +194,15 @@ def _vocabulary(alphabet: Alphabet) -> Vocabulary:
     return Vocabulary(labels=tuple(labels), blank=labels.index(""), delimiter=delimiter)
 
 
+def _nbest(search: FastBeamDecoder, logits: np.ndarray, k: int) -> list[Hypothesis]:
+    """The search's k best final beams. An input of 0 frames goes to the search too: pyctcdecode scores the empty
+    sentence with the LM there, where the lab's Decoder answers an unscored empty text."""
+    if len(logits) == 0:
+        check_logprobs(logits, search.vocabulary.size)
+        return search._decode_nbest(np.asarray(logits, dtype=np.float32), k)
+    return search.decode_nbest(logits, k)
+
+
 def _beam(hypothesis: Hypothesis) -> OutputBeam:
     frames = [(word.word, (word.start, word.end)) for word in hypothesis.words]
     return hypothesis.text, None, frames, float(hypothesis.acoustic_score), float(hypothesis.score)
@@ -204,8 +214,8 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
     Differences, all documented: the LM state slot of each beam is None (KenLM states stay in C++, and
     `lm_start_state` is refused); `decode_beams(prune_history=True)` is refused and `decode`/`decode_batch` search
     without history pruning (warned once per decoder); a `pool` is accepted and unused (native threads decode the
-    batch, same results); log-probs are searched in float32; bad input raises the lab's errors (a lower-case LM with
-    upper-case labels, a hotword in the other case than the labels, NaN log-probs).
+    batch, same results); log-probs are searched in float32 (warned once for other dtypes); bad input raises the
+    lab's errors (a lower-case LM with upper-case labels, a hotword in the other case than the labels, NaN).
     """
 
     def __init__(self, alphabet: Alphabet, language_model: AbstractLanguageModel | None = None) -> None:
@@ -228,7 +238,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
         except DecoderConfigError as exc:
             raise CompatError(f"fastbeam cannot build this decoder: {exc}") from exc
         self._searches: dict[tuple, FastBeamDecoder] = {}
-        self._warned_pruning = False
+        self._warned_pruning = self._warned_dtype = False
 
     def _search(self, beam_width: int, beam_prune_logp: float, token_min_logp: float,
                 hotwords: Iterable[str] | None, hotword_weight: float) -> FastBeamDecoder:
@@ -257,6 +267,11 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
 
     def _checked(self, logits: np.ndarray) -> np.ndarray:
         self._check_logits_dimension(logits)  # pyctcdecode's own shape check and message
+        if logits.dtype != np.float32 and not self._warned_dtype:
+            self._warned_dtype = True
+            warnings.warn(f"log-probs of dtype {logits.dtype} are searched in float32 (pyctcdecode keeps the input's "
+                          "dtype): scores differ in about the sixth decimal, and an exact tie may resolve otherwise",
+                          CompatWarning, stacklevel=3)
         return logits
 
     def _refuse(self, prune_history: bool, lm_start_state: Any) -> None:
@@ -289,7 +304,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
         """The final beams, best first, as pyctcdecode lists them (up to beam_width)."""
         self._refuse(prune_history, lm_start_state)
         search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
-        return [_beam(h) for h in search.decode_nbest(self._checked(logits), int(beam_width))]
+        return [_beam(h) for h in _nbest(search, self._checked(logits), int(beam_width))]
 
     def decode(
         self,
@@ -347,7 +362,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
 
         def beams(logits: np.ndarray) -> list[OutputBeamMPSafe]:
             return [(text, frames, logit_score, score)
-                    for text, _, frames, logit_score, score in map(_beam, search.decode_nbest(logits, beam_width))]
+                    for text, _, frames, logit_score, score in map(_beam, _nbest(search, logits, beam_width))]
 
         workers = _available_cores() if threads is None else int(threads)
         if workers < 1:

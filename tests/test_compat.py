@@ -263,3 +263,23 @@ def test_wav2vec2_processor_with_lm_and_the_asr_pipeline(layouts, tmp_path):
         outputs.append(asr(audio[0], return_timestamps="word"))
     assert outputs[1] == outputs[0]
     assert isinstance(outputs[1]["text"], str)
+
+
+def test_empty_and_float64_inputs(layouts):
+    labels, lm, inputs = layouts["wav2vec2"]
+    reference, ours = both(labels, lm)
+    empty = np.zeros((0, len(labels)), dtype=np.float32)
+    # pyctcdecode scores the empty sentence with the LM; so does the facade
+    assert_same_beams(ours.decode_beams(empty), reference.decode_beams(empty))
+    assert_same_beams(ours.decode_beams_batch(None, [empty])[0], reference.decode_beams_batch(None, [empty])[0])
+    assert ours.decode(empty) == reference.decode(empty) == ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompatWarning)
+        for logprobs in inputs[:4]:
+            wide = logprobs.astype(np.float64)  # pyctcdecode searches these in float64, fastbeam in float32
+            mine, theirs = ours.decode_beams(wide)[0], reference.decode_beams(wide)[0]
+            assert mine[0] == theirs[0] and mine[2] == theirs[2]
+            assert mine[-1] == pytest.approx(theirs[-1], abs=1e-4)
+    assert [str(w.message) for w in caught] == [
+        ("log-probs of dtype float64 are searched in float32 (pyctcdecode keeps the input's dtype): scores differ in "
+         "about the sixth decimal, and an exact tie may resolve otherwise")]
