@@ -290,70 +290,40 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                           "decode_beams(...)[0][0], which can differ from pyctcdecode's decode", CompatWarning,
                           stacklevel=3)
 
-    def decode_beams(
-        self,
-        logits: np.ndarray,
-        beam_width: int = DEFAULT_BEAM_WIDTH,
-        beam_prune_logp: float = DEFAULT_PRUNE_LOGP,
-        token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
-        prune_history: bool = DEFAULT_PRUNE_BEAMS,
-        hotwords: Iterable[str] | None = None,
-        hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
-        lm_start_state: Any = None,
-    ) -> list[OutputBeam]:
+    def decode_beams(self, logits: np.ndarray, beam_width: int = DEFAULT_BEAM_WIDTH,
+                     beam_prune_logp: float = DEFAULT_PRUNE_LOGP, token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
+                     prune_history: bool = DEFAULT_PRUNE_BEAMS, hotwords: Iterable[str] | None = None,
+                     hotword_weight: float = DEFAULT_HOTWORD_WEIGHT, lm_start_state: Any = None) -> list[OutputBeam]:
         """The final beams, best first, as pyctcdecode lists them (up to beam_width)."""
         self._refuse(prune_history, lm_start_state)
         search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
         return [_beam(h) for h in _nbest(search, self._checked(logits), int(beam_width))]
 
-    def decode(
-        self,
-        logits: np.ndarray,
-        beam_width: int = DEFAULT_BEAM_WIDTH,
-        beam_prune_logp: float = DEFAULT_PRUNE_LOGP,
-        token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
-        hotwords: Iterable[str] | None = None,
-        hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
-        lm_start_state: Any = None,
-    ) -> str:
+    def decode(self, logits: np.ndarray, beam_width: int = DEFAULT_BEAM_WIDTH,
+               beam_prune_logp: float = DEFAULT_PRUNE_LOGP, token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
+               hotwords: Iterable[str] | None = None, hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
+               lm_start_state: Any = None) -> str:
         """The best beam's text (searched without history pruning: see the module docstring)."""
         self._refuse(False, lm_start_state)
         self._warn_pruning()
         search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
         return search.decode(self._checked(logits)).text
 
-    def decode_batch(
-        self,
-        pool: Pool | None,
-        logits_list: Sequence[np.ndarray],
-        beam_width: int = DEFAULT_BEAM_WIDTH,
-        beam_prune_logp: float = DEFAULT_PRUNE_LOGP,
-        token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
-        hotwords: Iterable[str] | None = None,
-        hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
-        *,
-        threads: int | None = None,
-    ) -> list[str]:
+    def decode_batch(self, pool: Pool | None, logits_list: Sequence[np.ndarray], beam_width: int = DEFAULT_BEAM_WIDTH,
+                     beam_prune_logp: float = DEFAULT_PRUNE_LOGP, token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
+                     hotwords: Iterable[str] | None = None, hotword_weight: float = DEFAULT_HOTWORD_WEIGHT, *,
+                     threads: int | None = None) -> list[str]:
         """decode() of every item, in order, on `threads` native threads (default: every usable core). `pool` is
         accepted for pyctcdecode's signature and not used: threads sharing one LM replace its processes."""
         self._warn_pruning()
         search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
-        arrays = [self._checked(logits) for logits in logits_list]
-        return [h.text for h in search.decode_batch(arrays, threads=threads)]
+        return [h.text for h in search.decode_batch([self._checked(x) for x in logits_list], threads=threads)]
 
-    def decode_beams_batch(
-        self,
-        pool: Pool | None,
-        logits_list: Sequence[np.ndarray],
-        beam_width: int = DEFAULT_BEAM_WIDTH,
-        beam_prune_logp: float = DEFAULT_PRUNE_LOGP,
-        token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
-        prune_history: bool = DEFAULT_PRUNE_BEAMS,
-        hotwords: Iterable[str] | None = None,
-        hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
-        *,
-        threads: int | None = None,
-    ) -> list[list[OutputBeamMPSafe]]:
+    def decode_beams_batch(self, pool: Pool | None, logits_list: Sequence[np.ndarray],
+                           beam_width: int = DEFAULT_BEAM_WIDTH, beam_prune_logp: float = DEFAULT_PRUNE_LOGP,
+                           token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP, prune_history: bool = DEFAULT_PRUNE_BEAMS,
+                           hotwords: Iterable[str] | None = None, hotword_weight: float = DEFAULT_HOTWORD_WEIGHT, *,
+                           threads: int | None = None) -> list[list[OutputBeamMPSafe]]:
         """decode_beams() of every item without the LM state, as pyctcdecode returns them; items are searched
         concurrently on `threads` threads (the search releases the GIL). `pool` is accepted and not used."""
         self._refuse(prune_history, None)
