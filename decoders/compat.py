@@ -266,6 +266,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
         return self._searches[key]
 
     def _checked(self, logits: np.ndarray) -> np.ndarray:
+        logits = np.asarray(logits)  # a CPU tensor too, as pyctcdecode's numpy calls take one
         self._check_logits_dimension(logits)  # pyctcdecode's own shape check and message
         if logits.dtype != np.float32 and not self._warned_dtype:
             self._warned_dtype = True

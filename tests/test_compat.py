@@ -273,6 +273,8 @@ def test_empty_and_float64_inputs(layouts):
     assert_same_beams(ours.decode_beams(empty), reference.decode_beams(empty))
     assert_same_beams(ours.decode_beams_batch(None, [empty])[0], reference.decode_beams_batch(None, [empty])[0])
     assert ours.decode(empty) == reference.decode(empty) == ""
+    torch = pytest.importorskip("torch")
+    assert ours.decode_beams(torch.from_numpy(inputs[0]))[0][0] == reference.decode_beams(inputs[0])[0][0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CompatWarning)
         for logprobs in inputs[:4]:
