@@ -81,6 +81,16 @@ def format_table(result: B.BenchResult) -> str:
             " wall (CPU " + " / ".join(f"{par.cpu_seconds[n]:.3f}" for n in par.threads) + " s)"
             f" -> speed-up {_num(par.speedup, '.2f')}x ({par.cores_usable} usable cores; same text: {par.same_text})"
         )
+    compat = result.compat
+    if compat:
+        lines.append(
+            f"compat ({compat.utterances} utterances): decoders.compat decode_batch, {compat.workers} native threads: "
+            f"{compat.compat_seconds:.3f} s wall; pyctcdecode decode_batch, fork pool of {compat.workers}: "
+            f"{compat.pyctcdecode_seconds:.3f} s -> speed-up {_num(compat.speedup, '.1f')}x "
+            f"({compat.cores_usable} usable cores); same text as pyctcdecode's decode_batch {_pct(compat.parity)}, "
+            f"as its decode_beams {_pct(compat.parity_with_decode_beams)}; WER {_pct(compat.compat_wer)} "
+            f"(pyctcdecode decode_batch {_pct(compat.pyctcdecode_wer)})"
+        )
     greedy = result.greedy_throughput
     if greedy:
         lines.append(

@@ -19,8 +19,11 @@ decoders.peers) and `greedy`. For each:
 The utterances are copied into memory before timing, so page faults of the memory-mapped store are not timed.
 
 Also measured: for each `threaded` decoder (fastbeam), the wall-clock speed-up of `decode_batch` with threads=2
-over threads=1 on the bench's utterances topped up to PARALLEL_UTTERANCES from the store; and greedy's frames per
-CPU second over the whole store.
+over threads=1 on the bench's utterances topped up to PARALLEL_UTTERANCES from the store; greedy's frames per CPU
+second over the whole store; and, when pyctcdecode and fastbeam are both benched, the drop-in comparison a
+pyctcdecode user would make (`CompatComparison`): `decoders.compat`'s `decode_batch` on COMPAT_WORKERS native threads
+against pyctcdecode's own `decode_batch` given a fork pool of as many processes, wall-clock, on the bench's
+utterances.
 
 The result is a frozen `BenchResult` (rows of `DecoderRow`, `Skipped`, `ParallelSpeedup`, `GreedyThroughput`);
 `BenchResult.to_dict()` is the JSON written to runs/bench/*.json. The figures only: what counts as fast enough is
@@ -34,6 +37,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,7 +55,7 @@ from decoders.hypothesis import Hypothesis
 from decoders.peers import peer_classes
 from experiments.scoring import score
 from experiments.versions import versions
-from lm.model import LanguageModelCache, check_alphabet
+from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 from logits.errors import LabError
 from logits.files import write_json_atomic
 from logits.store import LogitsStore
@@ -71,6 +75,8 @@ PARALLEL_REPEATS = 7
 # Utterances the parallel speed-up is measured on, at least (or the whole store if smaller): a batch of a few
 # tenths of a second measures the machine's noise and the batch's last utterance as much as the threads.
 PARALLEL_UTTERANCES = 400
+# Threads of decoders.compat's decode_batch and processes of pyctcdecode's fork pool in the drop-in comparison.
+COMPAT_WORKERS = 2
 BENCH_DIR = Path("runs/bench")
 
 Say = Callable[[str], None]
@@ -158,6 +164,30 @@ class GreedyThroughput:
 
 
 @dataclass(frozen=True)
+class CompatComparison:
+    """pyctcdecode's `decode_batch` with a fork pool of `workers` processes against `decoders.compat`'s (fastbeam on
+    `workers` native threads), both built by their `build_ctcdecoder` with the same labels, LM, words and weights.
+
+    Wall-clock seconds of one call over the bench's utterances: pyctcdecode's the median of `reference_repeats`
+    calls, compat's of `repeats` calls after one untimed call. `parity`: the share of utterances where the two
+    decode_batch texts agree (pyctcdecode's decode_batch prunes beams by history, compat's does not);
+    `parity_with_decode_beams`: compat's texts against the `beam` row's (pyctcdecode's decode_beams best beam).
+    """
+
+    utterances: int
+    workers: int
+    cores_usable: int
+    pyctcdecode_seconds: float
+    compat_seconds: float
+    speedup: float | None
+    parity: float
+    parity_with_decode_beams: float | None
+    pyctcdecode_wer: float | None
+    compat_wer: float | None
+    repeats: dict[str, int]
+
+
+@dataclass(frozen=True)
 class StoreInfo:
     path: str
     name: str
@@ -195,6 +225,7 @@ class BenchResult:
     created: str
     command: list[str] = field(default_factory=list)
     regime: str | None = None  # `decode bench --default`: "default" or "hard"
+    compat: CompatComparison | None = None  # when both pyctcdecode and fastbeam were benched
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"parallel": [p.to_dict() for p in self.parallel]}
@@ -386,6 +417,62 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
     )
 
 
+def bench_compat(params: Mapping[str, Any], loaded: LoadedLM, vocabulary, arrays: Sequence[np.ndarray],
+                 references: Sequence[str | None], beam_texts: Sequence[str] | None, repeats: int,
+                 reference_repeats: int, progress: Progress, workers: int = COMPAT_WORKERS) -> CompatComparison:
+    """The CompatComparison (see its docstring). pyctcdecode's pool is forked after its decoder is built, as its
+    documentation asks, so that the workers inherit the loaded LM."""
+    import multiprocessing
+
+    import pyctcdecode
+
+    from decoders import compat
+
+    build = {"kenlm_model_path": str(loaded.path), "unigrams": list(loaded.unigrams), "alpha": params["alpha"],
+             "beta": params["beta"], "unk_score_offset": params["unk_score_offset"],
+             "lm_score_boundary": params["lm_score_boundary"]}
+    search = {"beam_width": int(params["beam_width"]), "beam_prune_logp": float(params["beam_prune_logp"]),
+              "token_min_logp": float(params["token_min_logp"]), "hotwords": list(params["hotwords"]) or None,
+              "hotword_weight": float(params["hotword_weight"])}
+    labels = list(vocabulary.tokens)
+    reference = pyctcdecode.build_ctcdecoder(labels, **build)
+    walls: dict[str, list[float]] = {"pyctcdecode": [], "compat": []}
+    with (progress(reference_repeats, f"pyctcdecode decode_batch, fork pool of {workers}") as bar,
+          multiprocessing.get_context("fork").Pool(workers) as pool):
+        for _ in range(reference_repeats):
+            started = time.perf_counter()
+            reference_texts = reference.decode_batch(pool, arrays, **search)
+            walls["pyctcdecode"].append(time.perf_counter() - started)
+            bar.update(1)
+    reference.cleanup()
+    ours = compat.build_ctcdecoder(labels, **build)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compat.CompatWarning)  # the difference it warns about is what parity shows
+        ours.decode_batch(None, arrays, threads=workers, **search)
+        with progress(repeats, f"compat decode_batch, {workers} threads") as bar:
+            for _ in range(repeats):
+                started = time.perf_counter()
+                texts = ours.decode_batch(None, arrays, threads=workers, **search)
+                walls["compat"].append(time.perf_counter() - started)
+                bar.update(1)
+    has_refs = any(r is not None and r.strip() for r in references)
+    pyctcdecode_seconds, compat_seconds = _median(walls["pyctcdecode"]), _median(walls["compat"])
+    return CompatComparison(
+        utterances=len(arrays),
+        workers=workers,
+        cores_usable=machine_info()["cores_usable"],
+        pyctcdecode_seconds=_round(pyctcdecode_seconds),
+        compat_seconds=_round(compat_seconds),
+        speedup=_round(pyctcdecode_seconds / compat_seconds, 2) if compat_seconds > 0 else None,
+        parity=_round(np.mean([a == b for a, b in zip(texts, reference_texts)]), 5),
+        parity_with_decode_beams=None if beam_texts is None else _round(
+            np.mean([a == b for a, b in zip(texts, beam_texts)]), 5),
+        pyctcdecode_wer=_round(score(references, reference_texts).wer, 5) if has_refs else None,
+        compat_wer=_round(score(references, texts).wer, 5) if has_refs else None,
+        repeats={"pyctcdecode": reference_repeats, "compat": repeats},
+    )
+
+
 def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress) -> GreedyThroughput:
     """GreedyDecoder's frames per CPU second over the whole memory-mapped store (`decode_store`, a shard at a
     time), which kernel did it (compiled or numpy), and for scale the frames per CPU second of numpy's argmax alone
@@ -487,6 +574,11 @@ def run_bench(
             parallel.append(bench_parallel(decoder, parallel_arrays, repeats, progress))
         del decoder
 
+    compat_row = None
+    if {REFERENCE, "fastbeam"} <= {row.name for row in rows}:
+        compat_row = bench_compat(effective.to_dict()["params"], loaded, opened.vocabulary, arrays, references,
+                                  reference_texts, repeats, reference_repeats, progress)
+
     greedy = None
     if any(c.name == GREEDY for c in chosen):
         greedy = bench_greedy_throughput(opened, repeats, progress)
@@ -521,6 +613,7 @@ def run_bench(
         machine=machine_at_start | {"load_average_end": machine_info()["load_average"]},
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         command=list(sys.argv),
+        compat=compat_row,
     )
 
 

@@ -129,6 +129,13 @@ def test_run_bench_reports_every_decoder_with_parity(store, arpa, with_threaded)
     assert parallel.threads == (1, 2) and parallel.same_text
     assert set(parallel.wall_seconds) == set(parallel.cpu_seconds) == {1, 2} and parallel.speedup > 0
     assert parallel.cores_usable >= 1
+    compat = result.compat  # decoders.compat against pyctcdecode's decode_batch with a fork pool
+    assert compat.utterances == len(SENTENCES) and compat.workers == 2 and compat.repeats == {"pyctcdecode": 1,
+                                                                                              "compat": 2}
+    assert compat.pyctcdecode_seconds > 0 and compat.compat_seconds > 0 and compat.speedup > 0
+    assert compat.parity_with_decode_beams == 1.0 and compat.compat_wer == rows["beam"].wer
+    assert 0 <= compat.parity <= 1 and compat.pyctcdecode_wer >= 0
+    assert "decoders.compat decode_batch, 2 native threads" in format_table(result)
     greedy = result.greedy_throughput
     assert greedy.frames == opened.total_frames and greedy.frames_per_second > 0
     assert greedy.kernel == "compiled" and greedy.argmax_only_frames_per_second > 0
@@ -154,6 +161,7 @@ def test_the_table_prints_figures_not_verdicts(store, arpa, with_threaded):
     result = B.run_bench(store, arpa, limit=2, repeats=1, decoders=["beam", "threadbeam", "greedy"])
     table = format_table(result)
     assert "parallel threadbeam" in table and "speed-up" in table and "same text: True" in table
+    assert "compat" not in table  # the drop-in comparison needs both pyctcdecode and fastbeam
     assert "M frames/s per core" in table and "usable cores" in table
     assert "target" not in table and "meets" not in table and "misses" not in table
 
