@@ -10,10 +10,10 @@
 The decoder is a `pyctcdecode.BeamSearchDecoderCTC` (a subclass), so `transformers.Wav2Vec2ProcessorWithLM` and the
 ASR pipeline's `decoder=` take it; it keeps pyctcdecode's alphabet, its `model_container` entry (holding a
 `FastLanguageModel`: the KenLM file, its words and the weights) and its directory layout, but every decode runs in
-the lab's `FastBeamDecoder`. What pyctcdecode does that fastbeam cannot is refused with a `CompatError` naming it;
-the one unavoidable difference is warned about (`CompatWarning`): pyctcdecode's `decode`/`decode_batch` prune beams
-by their recent history (`prune_history=True`), fastbeam searches without that pruning, so those two methods give
-pyctcdecode's `decode_beams(...)[0][0]`, which is not always pyctcdecode's `decode` text.
+the lab's `FastBeamDecoder`, character and BPE (subword) labels alike. `decode`/`decode_batch` prune beams by their
+recent history as pyctcdecode's do (`prune_history=True`); `decode_beams` takes the argument. What pyctcdecode does
+that fastbeam cannot is refused with a `CompatError` naming it; a difference the call cannot avoid is warned about
+(`CompatWarning`).
 """
 
 from __future__ import annotations
@@ -188,8 +188,11 @@ class _OneLM(LanguageModelCache):
 
 
 def _vocabulary(alphabet: Alphabet) -> Vocabulary:
-    """The lab's vocabulary of pyctcdecode's normalised labels: blank "", delimiter " " where there is one."""
+    """The lab's vocabulary of pyctcdecode's normalised labels: blank ""; for characters the delimiter " " where
+    there is one; for BPE, pieces marked "▁" (pyctcdecode has turned WordPiece's "##" into that already)."""
     labels = alphabet.labels
+    if alphabet.is_bpe:
+        return Vocabulary.from_labels(labels, blank=labels.index(""), kind="sentencepiece")
     delimiter = labels.index(" ") if " " in labels else None
     return Vocabulary(labels=tuple(labels), blank=labels.index(""), delimiter=delimiter)
 
@@ -212,8 +215,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
     """pyctcdecode's BeamSearchDecoderCTC whose searches run in fastbeam (see the module docstring).
 
     Differences, all documented: the LM state slot of each beam is None (KenLM states stay in C++, and
-    `lm_start_state` is refused); `decode_beams(prune_history=True)` is refused and `decode`/`decode_batch` search
-    without history pruning (warned once per decoder); a `pool` is accepted and unused (native threads decode the
+    `lm_start_state` is refused); a `pool` is accepted and unused (native threads decode the
     batch, same results); log-probs are searched in float32 (warned once for other dtypes); bad input raises the
     lab's errors (a lower-case LM with upper-case labels, a hotword in the other case than the labels, NaN).
     """
@@ -238,10 +240,10 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
         except DecoderConfigError as exc:
             raise CompatError(f"fastbeam cannot build this decoder: {exc}") from exc
         self._searches: dict[tuple, FastBeamDecoder] = {}
-        self._warned_pruning = self._warned_dtype = False
+        self._warned_dtype = False
 
     def _search(self, beam_width: int, beam_prune_logp: float, token_min_logp: float,
-                hotwords: Iterable[str] | None, hotword_weight: float) -> FastBeamDecoder:
+                hotwords: Iterable[str] | None, hotword_weight: float, prune_history: bool) -> FastBeamDecoder:
         """The fastbeam decoder for these call parameters and the LM's current weights (kept for reuse)."""
         hotwords = tuple(hotwords or ())
         for hotword in hotwords:
@@ -251,7 +253,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                                   f"{self._vocabulary.in_case(hotword)!r}")
         params = {"beam_width": int(beam_width), "beam_prune_logp": float(beam_prune_logp),
                   "token_min_logp": float(token_min_logp), "hotwords": hotwords,
-                  "hotword_weight": float(hotword_weight)}
+                  "hotword_weight": float(hotword_weight), "prune_history": bool(prune_history)}
         language_model = self._language_model
         if isinstance(language_model, FastLanguageModel):
             params |= language_model.weights
@@ -275,39 +277,28 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                           CompatWarning, stacklevel=3)
         return logits
 
-    def _refuse(self, prune_history: bool, lm_start_state: Any) -> None:
-        if prune_history:
-            raise CompatError("prune_history=True is not supported: fastbeam's search keeps every beam pyctcdecode "
-                              "keeps with prune_history=False (its decode_beams default)")
+    @staticmethod
+    def _refuse(lm_start_state: Any) -> None:
         if lm_start_state is not None:
             raise CompatError("lm_start_state is not supported: fastbeam keeps KenLM states inside its C++ search, "
                               "so decoding cannot continue from a state")
-
-    def _warn_pruning(self) -> None:
-        if not self._warned_pruning:
-            self._warned_pruning = True
-            warnings.warn("decode/decode_batch search without pyctcdecode's history pruning (its decode uses "
-                          "prune_history=True, which fastbeam does not implement): the text is pyctcdecode's "
-                          "decode_beams(...)[0][0], which can differ from pyctcdecode's decode", CompatWarning,
-                          stacklevel=3)
 
     def decode_beams(self, logits: np.ndarray, beam_width: int = DEFAULT_BEAM_WIDTH,
                      beam_prune_logp: float = DEFAULT_PRUNE_LOGP, token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
                      prune_history: bool = DEFAULT_PRUNE_BEAMS, hotwords: Iterable[str] | None = None,
                      hotword_weight: float = DEFAULT_HOTWORD_WEIGHT, lm_start_state: Any = None) -> list[OutputBeam]:
         """The final beams, best first, as pyctcdecode lists them (up to beam_width)."""
-        self._refuse(prune_history, lm_start_state)
-        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
+        self._refuse(lm_start_state)
+        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight, prune_history)
         return [_beam(h) for h in _nbest(search, self._checked(logits), int(beam_width))]
 
     def decode(self, logits: np.ndarray, beam_width: int = DEFAULT_BEAM_WIDTH,
                beam_prune_logp: float = DEFAULT_PRUNE_LOGP, token_min_logp: float = DEFAULT_MIN_TOKEN_LOGP,
                hotwords: Iterable[str] | None = None, hotword_weight: float = DEFAULT_HOTWORD_WEIGHT,
                lm_start_state: Any = None) -> str:
-        """The best beam's text (searched without history pruning: see the module docstring)."""
-        self._refuse(False, lm_start_state)
-        self._warn_pruning()
-        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
+        """The best beam's text, searched with history pruning as pyctcdecode's decode does."""
+        self._refuse(lm_start_state)
+        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight, True)
         return search.decode(self._checked(logits)).text
 
     def decode_batch(self, pool: Pool | None, logits_list: Sequence[np.ndarray], beam_width: int = DEFAULT_BEAM_WIDTH,
@@ -316,8 +307,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                      threads: int | None = None) -> list[str]:
         """decode() of every item, in order, on `threads` native threads (default: every usable core). `pool` is
         accepted for pyctcdecode's signature and not used: threads sharing one LM replace its processes."""
-        self._warn_pruning()
-        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
+        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight, True)
         return [h.text for h in search.decode_batch([self._checked(x) for x in logits_list], threads=threads)]
 
     def decode_beams_batch(self, pool: Pool | None, logits_list: Sequence[np.ndarray],
@@ -327,8 +317,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                            threads: int | None = None) -> list[list[OutputBeamMPSafe]]:
         """decode_beams() of every item without the LM state, as pyctcdecode returns them; items are searched
         concurrently on `threads` threads (the search releases the GIL). `pool` is accepted and not used."""
-        self._refuse(prune_history, None)
-        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight)
+        search = self._search(beam_width, beam_prune_logp, token_min_logp, hotwords, hotword_weight, prune_history)
         arrays = [self._checked(logits) for logits in logits_list]
 
         def beams(logits: np.ndarray) -> list[OutputBeamMPSafe]:

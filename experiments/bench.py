@@ -37,7 +37,6 @@ import platform
 import statistics
 import sys
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -170,8 +169,8 @@ class CompatComparison:
 
     Wall-clock seconds of one call over the bench's utterances: pyctcdecode's the median of `reference_repeats`
     calls, compat's of `repeats` calls after one untimed call. `parity`: the share of utterances where the two
-    decode_batch texts agree (pyctcdecode's decode_batch prunes beams by history, compat's does not);
-    `parity_with_decode_beams`: compat's texts against the `beam` row's (pyctcdecode's decode_beams best beam).
+    decode_batch texts agree (both prune beams by history, as pyctcdecode's decode does); `parity_with_decode_beams`:
+    compat's texts against the `beam` row's (pyctcdecode's decode_beams best beam, searched without that pruning).
     """
 
     utterances: int
@@ -434,7 +433,7 @@ def bench_compat(params: Mapping[str, Any], loaded: LoadedLM, vocabulary, arrays
     search = {"beam_width": int(params["beam_width"]), "beam_prune_logp": float(params["beam_prune_logp"]),
               "token_min_logp": float(params["token_min_logp"]), "hotwords": list(params["hotwords"]) or None,
               "hotword_weight": float(params["hotword_weight"])}
-    labels = list(vocabulary.tokens)
+    labels = vocabulary.decoder_labels
     reference = pyctcdecode.build_ctcdecoder(labels, **build)
     walls: dict[str, list[float]] = {"pyctcdecode": [], "compat": []}
     with (progress(reference_repeats, f"pyctcdecode decode_batch, fork pool of {workers}") as bar,
@@ -446,15 +445,13 @@ def bench_compat(params: Mapping[str, Any], loaded: LoadedLM, vocabulary, arrays
             bar.update(1)
     reference.cleanup()
     ours = compat.build_ctcdecoder(labels, **build)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", compat.CompatWarning)  # the difference it warns about is what parity shows
-        ours.decode_batch(None, arrays, threads=workers, **search)
-        with progress(repeats, f"compat decode_batch, {workers} threads") as bar:
-            for _ in range(repeats):
-                started = time.perf_counter()
-                texts = ours.decode_batch(None, arrays, threads=workers, **search)
-                walls["compat"].append(time.perf_counter() - started)
-                bar.update(1)
+    ours.decode_batch(None, arrays, threads=workers, **search)
+    with progress(repeats, f"compat decode_batch, {workers} threads") as bar:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            texts = ours.decode_batch(None, arrays, threads=workers, **search)
+            walls["compat"].append(time.perf_counter() - started)
+            bar.update(1)
     has_refs = any(r is not None and r.strip() for r in references)
     pyctcdecode_seconds, compat_seconds = _median(walls["pyctcdecode"]), _median(walls["compat"])
     return CompatComparison(

@@ -14,13 +14,16 @@ import pytest
 from pyctcdecode.decoder import BeamSearchDecoderCTC
 from pyctcdecode.language_model import LanguageModel, MultiLanguageModel
 
+from acoustic.pieces import piece_vocabulary, train_tokenizer
+from acoustic.synth import SynthSettings, synthesize_all
 from decoders import compat
 from decoders.compat import CompatError, CompatWarning, FastBeamSearchDecoderCTC
 from decoders.native.build import ensure_built
 from helpers import LM_SENTENCES, write_bigram_arpa
 from lm.kenlm_tools import ensure_kenlm_binaries, run_logged
-from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 from sweep_helpers import noisy
+from test_fastbeam import random_logprobs, write_ngram_arpa
 
 LOWER_LABELS = [*"abcdefghijklmnopqrstuvwxyz", "'", "|", "<unk>", "<pad>"]  # blank last, "|" for the space
 HOTWORDS = ["ZEBRA", "MAT", "BLACK SWAN"]
@@ -33,7 +36,7 @@ def compiled() -> None:
 
 @pytest.fixture(autouse=True)
 def quiet():
-    # pyctcdecode logs about <s>-like labels and small unigram lists; decode() warns about history pruning.
+    # pyctcdecode logs about <s>-like labels and small unigram lists.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CompatWarning)
         yield
@@ -94,11 +97,14 @@ def test_same_beams_and_texts_as_pyctcdecode(layouts, layout, with_lm, hotwords)
     for logprobs in inputs:
         expected = reference.decode_beams(logprobs, **options)
         assert_same_beams(ours.decode_beams(logprobs, **options), expected)
-        assert ours.decode(logprobs, **options) == expected[0][0]
-    expected_texts = [reference.decode_beams(x, **options)[0][0] for x in inputs]
+        pruned = reference.decode_beams(logprobs, prune_history=True, **options)
+        assert_same_beams(ours.decode_beams(logprobs, prune_history=True, **options), pruned)
+        assert ours.decode(logprobs, **options) == reference.decode(logprobs, **options)
+    expected_texts = [reference.decode(x, **options) for x in inputs]
     assert ours.decode_batch(None, inputs, **options) == expected_texts
     assert ours.decode_batch(None, inputs, threads=1, **options) == expected_texts
-    assert [b[0][0] for b in ours.decode_beams_batch(None, inputs, **options)] == expected_texts
+    assert [b[0][0] for b in ours.decode_beams_batch(None, inputs, **options)] == [
+        reference.decode_beams(x, **options)[0][0] for x in inputs]
 
 
 def test_beams_batch_equals_pyctcdecode_and_ignores_the_pool(layouts):
@@ -114,17 +120,34 @@ def test_beams_batch_equals_pyctcdecode_and_ignores_the_pool(layouts):
         assert_same_beams(mine, theirs)
 
 
-def test_decode_agrees_with_pyctcdecode_decode_here_and_warns_about_history_pruning(layouts):
-    # pyctcdecode's decode() prunes beams by history; on these short inputs with a bigram it ends in the same text.
-    labels, lm, inputs = layouts["wav2vec2"]
-    reference, ours = both(labels, lm)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CompatWarning)
-        assert [ours.decode(x) for x in inputs] == [reference.decode(x) for x in inputs]
-    assert [str(w.message) for w in caught if w.category is CompatWarning] == [
-        ("decode/decode_batch search without pyctcdecode's history pruning (its decode uses prune_history=True, "
-         "which fastbeam does not implement): the text is pyctcdecode's decode_beams(...)[0][0], which can differ "
-         "from pyctcdecode's decode")]  # once per decoder
+def test_decode_prunes_history_as_pyctcdecode_decode_does(layouts, tmp_path):
+    """pyctcdecode's decode() searches with prune_history=True, decode_beams() without; on these inputs the two
+    differ, and the facade gives each one's text."""
+    labels, _, inputs = layouts["wav2vec2"]
+    trigram = write_ngram_arpa(tmp_path / "tri.arpa", LM_SENTENCES, order=3)
+    reference, ours = both(labels, trigram)
+    vocabulary = Vocabulary.from_labels(labels)
+    wide = [random_logprobs(vocabulary, 80, seed) for seed in range(6)]  # messy: many beams for the pruning to cut
+    decoded = [reference.decode(x, beam_width=6) for x in inputs + wide]
+    assert [ours.decode(x, beam_width=6) for x in inputs + wide] == decoded
+    assert ours.decode_batch(None, inputs + wide, beam_width=6) == decoded
+    unpruned = [reference.decode_beams(x, beam_width=6)[0][0] for x in inputs + wide]
+    assert [b[0][0] for b in ours.decode_beams_batch(None, inputs + wide, beam_width=6)] == unpruned
+    assert decoded != unpruned
+
+
+def test_bpe_labels_decode_as_pyctcdecode_does():
+    """SentencePiece pieces (and WordPiece ones, which pyctcdecode rewrites to "▁" style) through both APIs."""
+    for kind in ("sentencepiece", "wordpiece"):
+        vocabulary = piece_vocabulary(train_tokenizer(LM_SENTENCES * 3, 50, kind, "ABCDEFGHIJKLMNOPQRSTUVWXYZ'"),
+                                      kind)
+        labels = vocabulary.decoder_labels  # the blank as "", as pyctcdecode names it
+        arrays = [x for _, x in synthesize_all(LM_SENTENCES, vocabulary, seed=1, settings=SynthSettings(difficulty=4))]
+        reference, ours = both(labels, None)
+        for logprobs in arrays:
+            assert_same_beams(ours.decode_beams(logprobs, beam_width=16), reference.decode_beams(logprobs,
+                                                                                                 beam_width=16))
+        assert ours.decode_batch(None, arrays) == [reference.decode(x) for x in arrays]
 
 
 def test_reset_params_and_language_model_attributes(layouts):
@@ -189,10 +212,6 @@ def test_a_pyctcdecode_language_model_is_taken_over(layouts):
 def test_unsupported_features_are_named(layouts, tmp_path):
     labels, lm, inputs = layouts["wav2vec2"]
     ours = compat.build_ctcdecoder(labels, str(lm))
-    with pytest.raises(CompatError, match="prune_history=True is not supported"):
-        ours.decode_beams(inputs[0], prune_history=True)
-    with pytest.raises(CompatError, match="prune_history=True is not supported"):
-        ours.decode_beams_batch(None, inputs, prune_history=True)
     with pytest.raises(CompatError, match="lm_start_state is not supported"):
         ours.decode(inputs[0], lm_start_state=object())
     with pytest.raises(CompatError, match="hotword 'zebra' is not in the labels' case"):
@@ -201,8 +220,6 @@ def test_unsupported_features_are_named(layouts, tmp_path):
     multi = MultiLanguageModel([LanguageModel(kenlm_model), LanguageModel(kenlm_model)])
     with pytest.raises(CompatError, match="MultiLanguageModel"):
         FastBeamSearchDecoderCTC(ours._alphabet, multi)
-    with pytest.raises(CompatError, match="BPE"):  # until fastbeam decodes subwords; then this test changes
-        compat.build_ctcdecoder(["<pad>", "▁the", "▁cat", "s", "<unk>"])
     binary = tmp_path / "lm.bin"
     binary.write_bytes(b"mmap lm " + b"\0" * 8)
     with pytest.raises(Exception, match="lm.bin"):
