@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 import warnings
@@ -33,7 +34,26 @@ from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
-from experiments.results import DB_FILE, PointResult, ResultsDB, RunResults, keyed_config, now, result_key
+from experiments.rescore import (
+    DEFAULT_EXACT,
+    DEFAULT_NBEST,
+    Anchor,
+    LMScorer,
+    default_anchors,
+    nbest_table,
+    rescore,
+)
+from experiments.results import (
+    DB_FILE,
+    PointResult,
+    RescoredResult,
+    ResultsDB,
+    RunResults,
+    keyed_config,
+    now,
+    result_key,
+)
+from experiments.scoring import score
 from experiments.versions import versions
 from logits.console import progress
 from logits.errors import LabError
@@ -120,6 +140,10 @@ def sweep(
     test: str | Path | None = None,
     refine: int = 0,
     extra: Mapping[str, Sequence[Any]] | None = None,
+    method: str = "grid",
+    nbest: int = DEFAULT_NBEST,
+    anchors: Sequence[Anchor] | None = None,
+    exact: int = DEFAULT_EXACT,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -133,7 +157,17 @@ def sweep(
     the result is the last, finest grid's. `extra` sweeps more parameters too ({"beam_width": [10, 100]}): every
     combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
     against decoding time.
+
+    `method` "rescore" decodes the store only at the `anchors` (default: the grid's middle point), keeping `nbest`
+    hypotheses per utterance, scores every grid point by re-ranking them (experiments.rescore), then decodes the
+    `exact` best points exactly. Only the anchors and those points are results; the estimates of the others are kept
+    apart (the run's `rescored`), and the best point is the best of the exact ones.
     """
+    if method not in ("grid", "rescore"):
+        raise LabError(f"unknown sweep method {method!r}; known: grid (decode every point), rescore (re-rank N-best "
+                       "lists, decode the best few)")
+    if method == "rescore" and (refine or extra):
+        raise LabError("--method rescore sweeps alpha and beta only; drop --refine and --param (or use --method grid)")
     if refine:
         result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
                        run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
@@ -182,7 +216,12 @@ def sweep(
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
-    every = [greedy_task, *tasks]
+    rescoring = None
+    if method == "rescore":
+        exact = _positive(exact, "--exact")
+        rescoring = {"nbest": _positive(nbest, "--nbest"),
+                     "anchors": [[a.alpha, a.beta] for a in (anchors or default_anchors(grid.alphas, grid.betas))]}
+    every = [greedy_task, *(tasks if rescoring is None else ())]  # a rescoring sweep adds its exact points later
     reused = db.existing(t.key for t in every)
     todo = [t for t in every if t.key not in reused]
     if len(todo) > CONFIRM_POINTS and not yes:
@@ -193,11 +232,18 @@ def sweep(
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
-        [t.key for t in tasks], greedy_task.key,
+        [t.key for t in tasks], greedy_task.key, rescoring,
     )
     computed: set[str] = set()
     status = "failed"
     try:
+        if rescoring is not None:
+            chosen, found = _rescore(opened, check, loaded, db, run_id, tasks, rescoring, exact, workers)
+            computed |= found
+            every += chosen
+            reused |= db.existing(t.key for t in chosen)
+            todo = [t for t in every if t.key not in reused]
+            workers = 1  # a few points, each decoded on every core by the decoder's own threads
         disable = None if show_progress is None else not show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
                 closing(_execute(todo, opened, lms, check, db, workers)) as outcomes:
@@ -243,6 +289,52 @@ def sweep(
         workers=1 if workers == 1 or len(todo) <= 1 else min(workers, len(todo)),
         heatmap=heatmap, best_hypotheses=best_hypotheses,
     )
+
+
+def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id: int, tasks: list[Task],
+             rescoring: Mapping[str, Any], exact: int, threads: int) -> tuple[list[Task], set[str]]:
+    """A rescoring sweep's first part: N-best lists at the anchors, every grid point re-ranked and stored as an
+    estimate, each anchor on the grid stored as an exact result (the N-best list's first entry is its decode).
+
+    Returns the tasks still to decode exactly (the `exact` best estimates that are not anchors) and the keys of the
+    anchor results this stored.
+    """
+    anchors = [Anchor(a, b) for a, b in rescoring["anchors"]]
+    scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
+    table, tops = nbest_table(store, decoder, anchors, int(rescoring["nbest"]), scorer, threads=threads)
+    points = rescore(table, store.references, [t.config.get("alpha") for t in tasks],
+                     [t.config.get("beta") for t in tasks])
+    estimates = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, points)]
+    by_weights = {(t.config.get("alpha"), t.config.get("beta")): t for t in tasks}
+    stored: set[str] = set()
+    versions_json = json.dumps(versions(), sort_keys=True)
+    for anchor in anchors:
+        task = by_weights.get((anchor.alpha, anchor.beta))
+        if task is None or db.has(task.key):
+            continue
+        texts = tops[anchor]
+        scores = score(store.references, texts) if any(r is not None for r in store.references) else None
+        db.insert(PointResult(
+            key=task.key, store_fingerprint=store.fingerprint, config_digest=task.digest, store_path=str(store.path),
+            config=task.config, lm_fingerprint=task.lm_fingerprint, wer=None if scores is None else scores.wer,
+            cer=None if scores is None else scores.cer, utterances=len(texts), seconds=table.seconds / len(anchors),
+            created=now(), versions=versions_json, hypotheses=tuple(texts), host=socket.gethostname()))
+        stored.add(task.key)
+    on_grid = [by_weights[(a.alpha, a.beta)] for a in anchors if (a.alpha, a.beta) in by_weights]
+    inf = float("inf")
+    ranked = sorted(zip(tasks, estimates), key=lambda pair: (
+        inf if pair[1].wer is None else pair[1].wer, inf if pair[1].cer is None else pair[1].cer,
+        pair[1].alpha, pair[1].beta))
+    best = [task for task, _ in ranked[:exact]]
+    chosen = [t for t in best if t not in on_grid]
+    db.set_rescored(run_id, estimates, [t.key for t in [*on_grid, *chosen]], table.seconds)
+    return chosen, stored
+
+
+def _positive(value: int, name: str) -> int:
+    if int(value) < 1:
+        raise LabError(f"{name} must be >= 1, got {value}")
+    return int(value)
 
 
 def refine_grid(results: RunResults) -> Grid | None:
@@ -396,6 +488,7 @@ class _PointRunner:
             created=now(),
             versions=self.versions,
             hypotheses=tuple(h.text for h in evaluation.hypotheses),
+            host=socket.gethostname(),
         ))
 
 
