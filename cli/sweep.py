@@ -60,6 +60,10 @@ def sweep(
         help="--method rescore: ALPHA,BETA to decode N-best lists at (repeatable; default: the grid's middle).")]
     = None,
     exact: Annotated[int, typer.Option(help="--method rescore: best re-ranked points decoded exactly.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Decode the points on the Dask cluster of this scheduler (tcp://HOST:PORT; default: "
+             "$DASK_SCHEDULER_ADDRESS, else local processes). Workers read the store and LM at the same paths.")]
+    = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
@@ -76,7 +80,7 @@ def sweep(
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine,
                            extra=parse_params(param or [], decoder), method=method, nbest=nbest,
-                           anchors=parse_anchors(anchor) if anchor else None, exact=exact)
+                           anchors=parse_anchors(anchor) if anchor else None, exact=exact, scheduler=scheduler)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None
@@ -199,6 +203,8 @@ def _print_sweep(result, top: int) -> None:
 
     typer.echo(format_report(result.results, top))
     computed = f"{result.computed} computed with {result.workers} worker(s)" if result.computed else "0 computed"
+    if result.computed and result.executor != "local":
+        computed += f" of {result.executor}"
     greedy = "reused" if result.greedy_reused else "computed"
     typer.echo(f"points    {len(result.results.run.keys)}: {result.reused} reused, {computed} "
                f"(greedy {greedy}), {result.seconds:.1f} s")

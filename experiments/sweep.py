@@ -3,27 +3,20 @@
     result = sweep("data/heldout-store", "lm/build/4gram.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5")
     result.best, result.summary()
 
-Each grid point is one task. Workers are forked processes that each open the store (memory-mapped: the arrays are
-shared with the parent, not copied) and keep one LanguageModelCache, so the LM is loaded once per worker and never
-pickled; tasks and results are small (a key and weights in, scores and hypothesis texts out). The parent commits each
-finished point at once, so a killed sweep loses only the points in flight, and a rerun decodes only what is missing.
+Each grid point is one task, decoded by an executor (experiments.executors): forked local processes by default, or
+a Dask cluster (experiments.dask_executor). The parent commits each finished point at once, so a killed sweep loses
+only the points in flight, and a rerun decodes only what is missing.
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
-import signal
 import socket
-import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
-from experiments.evaluate import evaluate
+from experiments.executors import LocalExecutor, PointRunner, Task, scheduler_address
 from experiments.grid import Grid
 from experiments.rescore import (
     DEFAULT_EXACT,
@@ -66,24 +59,6 @@ CONFIRM_POINTS = 400
 
 
 @dataclass(frozen=True)
-class Task:
-    """One point to decode: what the worker needs, nothing heavy. Its weights are in its config, nowhere else."""
-
-    key: str
-    config: DecoderConfig  # effective config, real LM path
-    digest: str  # of the keyed config (LM by content)
-    lm_fingerprint: str | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a worker sends back for a task. `result` is None when another sweep had stored the point already."""
-
-    key: str
-    result: PointResult | None
-
-
-@dataclass(frozen=True)
 class SweepResult:
     """What `sweep()` returns: the run's results plus how they were obtained and where the artifacts are."""
 
@@ -95,6 +70,7 @@ class SweepResult:
     workers: int
     heatmap: Path | None
     best_hypotheses: Path | None
+    executor: str = "local"  # where the points were decoded, in words
 
     @property
     def run_dir(self) -> Path:
@@ -117,7 +93,7 @@ class SweepResult:
         return summary(self.results) | {
             "reused": self.reused, "computed": self.computed, "greedy_reused": self.greedy_reused,
             "seconds": round(self.seconds, 3),
-            "workers": self.workers, "heatmap": None if self.heatmap is None else str(self.heatmap),
+            "workers": self.workers, "executor": self.executor, "heatmap": None if self.heatmap is None else str(self.heatmap),
             "best_hypotheses": None if self.best_hypotheses is None else str(self.best_hypotheses),
         }
 
@@ -144,6 +120,7 @@ def sweep(
     nbest: int = DEFAULT_NBEST,
     anchors: Sequence[Anchor] | None = None,
     exact: int = DEFAULT_EXACT,
+    scheduler: str | None = None,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -162,6 +139,9 @@ def sweep(
     hypotheses per utterance, scores every grid point by re-ranking them (experiments.rescore), then decodes the
     `exact` best points exactly. Only the anchors and those points are results; the estimates of the others are kept
     apart (the run's `rescored`), and the best point is the best of the exact ones.
+
+    `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
+    instead of local processes; the results store is written here either way.
     """
     if method not in ("grid", "rescore"):
         raise LabError(f"unknown sweep method {method!r}; known: grid (decode every point), rescore (re-rank N-best "
@@ -229,6 +209,7 @@ def sweep(
         took = f"{estimate / 3600:.1f} h" if estimate >= 3600 else f"{estimate / 60:.1f} min"
         raise LabError(f"{len(todo)} points to decode would take about {took} here (from a sample of the store); "
                        "pass --yes to run them, or sweep a coarser grid first")
+    executor = _executor(scheduler_address(scheduler), opened, lms, check, db, workers)
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
@@ -243,10 +224,11 @@ def sweep(
             every += chosen
             reused |= db.existing(t.key for t in chosen)
             todo = [t for t in every if t.key not in reused]
-            workers = 1  # a few points, each decoded on every core by the decoder's own threads
+            if isinstance(executor, LocalExecutor):
+                executor.workers = 1  # a few points, each decoded on every core by the decoder's own threads
         disable = None if show_progress is None else not show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
-                closing(_execute(todo, opened, lms, check, db, workers)) as outcomes:
+                closing(executor.run(todo)) as outcomes:
             bar.update(len(reused))
             for outcome in outcomes:
                 if outcome.result is None:  # a concurrent sweep stored it after we planned
@@ -265,6 +247,7 @@ def sweep(
     finally:
         # Counts are of grid points; greedy is reported on its own.
         db.finish_run(run_id, status, len(reused - {greedy_task.key}), len(computed - {greedy_task.key}))
+        executor.close()
 
     results = db.run_results(run_id)
     if test_store is not None and results.best is not None:
@@ -273,7 +256,7 @@ def sweep(
         task = Task(result_key(test_store.fingerprint, digest), config, digest, loaded.fingerprint)
         db.add_store(test_store)
         if not db.has(task.key):
-            outcome = _PointRunner(test_store, lms, db, seed=check).run(task)
+            outcome = PointRunner(test_store, lms, db, seed=check).run(task)
             if outcome.result is not None:
                 db.insert(outcome.result)
         db.set_test(run_id, task.key)
@@ -286,7 +269,7 @@ def sweep(
     return SweepResult(
         results=results, reused=len(reused - {greedy_task.key}), computed=len(computed - {greedy_task.key}),
         greedy_reused=greedy_task.key in reused, seconds=time.perf_counter() - started,
-        workers=1 if workers == 1 or len(todo) <= 1 else min(workers, len(todo)),
+        workers=executor.workers if len(todo) > 1 else 1, executor=executor.describe(),
         heatmap=heatmap, best_hypotheses=best_hypotheses,
     )
 
@@ -299,6 +282,7 @@ def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id
     Returns the tasks still to decode exactly (the `exact` best estimates that are not anchors) and the keys of the
     anchor results this stored.
     """
+    started = time.perf_counter()
     anchors = [Anchor(a, b) for a, b in rescoring["anchors"]]
     scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
     table, tops = nbest_table(store, decoder, anchors, int(rescoring["nbest"]), scorer, threads=threads)
@@ -327,8 +311,24 @@ def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id
         pair[1].alpha, pair[1].beta))
     best = [task for task, _ in ranked[:exact]]
     chosen = [t for t in best if t not in on_grid]
-    db.set_rescored(run_id, estimates, [t.key for t in [*on_grid, *chosen]], table.seconds)
+    # The seconds recorded: the N-best decodes and the re-ranking (the exact decodes are results with their own).
+    db.set_rescored(run_id, estimates, [t.key for t in [*on_grid, *chosen]], time.perf_counter() - started)
     return chosen, stored
+
+
+def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB, workers: int):
+    """Local processes, or the Dask cluster at `address` (connected and checked now, before the run is recorded:
+    an unreachable scheduler leaves no run behind)."""
+    if address is None:
+        return LocalExecutor(store, lms, check, db, workers)
+    from experiments.dask_executor import DaskExecutor, connect
+
+    client = connect(address)
+    try:
+        return DaskExecutor(client, store, db)
+    except BaseException:
+        client.close()
+        raise
 
 
 def _positive(value: int, name: str) -> int:
@@ -407,137 +407,6 @@ def _words_fingerprint(words: Sequence[str]) -> str:
     """sha256 of the LM's word list as loaded: for a binary LM the words come from a separate file (given, or the
     unigrams.txt beside it), and they change what the decoder can output, so results are keyed by them too."""
     return hashlib.sha256("\n".join(words).encode()).hexdigest()
-
-
-def _execute(todo: list[Task], store: LogitsStore, lms, check, db: ResultsDB, workers: int):
-    """Yield an Outcome per task as each finishes, in this process or in a pool of forked workers."""
-    if not todo:
-        return
-    if workers == 1 or len(todo) == 1:
-        runner = _PointRunner(store, lms, db, seed=check)
-        for task in todo:
-            yield runner.run(task)
-        return
-    # A process pool from concurrent.futures rather than multiprocessing.Pool: when a worker dies without a word (the
-    # kernel's OOM killer, a signal), the futures fail with BrokenProcessPool, where Pool would wait for ever.
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker,
-        initargs=(str(store.path), store.fingerprint, str(db.run_dir)),
-    )
-    started: set = set()
-    try:
-        # One future per point: points take seconds each and vary, so handing them out one by one keeps every core
-        # busy. Every worker has started once all are submitted.
-        futures = [pool.submit(_run_task, task) for task in todo]
-        started = set(multiprocessing.active_children()) - before
-        for future in as_completed(futures):
-            yield future.result()
-    except BrokenProcessPool as exc:
-        raise LabError(
-            "a sweep worker died without a word (killed by a signal, or by the kernel for lack of memory?); "
-            "every point finished before it is stored: run the same command again to resume"
-        ) from exc
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        # On an error or Ctrl-C, points still in flight are stopped rather than waited for (the executor has no
-        # terminate()); after a normal end the workers are idle and this only reaps them.
-        for process in started:
-            process.terminate()
-            process.join()
-
-
-class _PointRunner:
-    """Decodes tasks against one opened store with one LM cache: the state of one worker (or of the parent)."""
-
-    def __init__(self, store: LogitsStore, lms, db: ResultsDB, seed=None) -> None:
-        self.store = store
-        self.lms = lms
-        self.db = db
-        self.versions = json.dumps(versions(), sort_keys=True)
-        # The last decoder of each name: a sweep's points differ only in alpha and beta, which reconfigure()
-        # applies without reloading the LM or rebuilding alphabets and tables.
-        self._decoders: dict[str, Decoder] = {} if seed is None else {seed.name: seed}
-
-    def decoder(self, config: DecoderConfig) -> Decoder:
-        last = self._decoders.get(config.name)
-        if last is None:
-            decoder = build_decoder(config, self.store.vocabulary, self.lms)
-        else:
-            decoder = last.reconfigure(**dict(config.params))
-        self._decoders[config.name] = decoder
-        return decoder
-
-    def run(self, task: Task) -> Outcome:
-        # Another sweep into the same directory may have stored this point since we planned, or be decoding it now.
-        if self.db.has(task.key) or not self.db.claim(task.key):
-            return Outcome(task.key, None)
-        evaluation = evaluate(self.store, self.decoder(task.config))
-        return Outcome(task.key, PointResult(
-            key=task.key,
-            store_fingerprint=self.store.fingerprint,
-            config_digest=task.digest,
-            store_path=str(self.store.path),
-            config=task.config,
-            lm_fingerprint=task.lm_fingerprint,
-            wer=evaluation.wer,
-            cer=evaluation.cer,
-            utterances=len(evaluation.ids),
-            seconds=evaluation.seconds,
-            created=now(),
-            versions=self.versions,
-            hypotheses=tuple(h.text for h in evaluation.hypotheses),
-            host=socket.gethostname(),
-        ))
-
-
-# The one piece of module state: the runner of a pool worker process, set by its initializer after the fork and
-# never in the parent. Pool tasks are plain functions, so this is where they find the worker's store and LM.
-_worker: _PointRunner | LabError | None = None
-
-
-def _init_worker(store_path: str, fingerprint: str, run_dir: str) -> None:
-    global _worker
-    # Ctrl-C reaches the whole process group; the parent alone handles it (terminating the pool), so workers do
-    # not each print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-    from lm.model import LanguageModelCache
-
-    try:
-        store = LogitsStore.open(store_path)
-        if store.fingerprint != fingerprint:
-            raise LabError(f"{store_path} changed while the sweep was starting (fingerprint differs); rerun it")
-        _worker = _PointRunner(store, LanguageModelCache(), ResultsDB(run_dir))
-    except LabError as exc:
-        # An exception escaping an initializer breaks the pool with a generic message; hand it to the tasks.
-        _worker = exc
-
-
-def _run_task(task: Task) -> Outcome:
-    if isinstance(_worker, LabError):
-        raise _worker
-    assert _worker is not None, "_run_task runs only in pool workers set up by _init_worker"
-    return _worker.run(task)
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when the sweep process dies.
-
-    Without this, `kill -9` of a sweep leaves its pool workers blocked on the task queue for ever (they hold the
-    queue's write end themselves, so they never see end-of-file).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _worker_count(workers: int | None) -> int:
