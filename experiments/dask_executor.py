@@ -40,8 +40,9 @@ class ClusterError(LabError):
     the store."""
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
-    """A Dask Client of the scheduler at `address`, or a ClusterError within `timeout` seconds."""
+def connect(address: str, timeout: float | None = None):
+    """A Dask Client of the scheduler at `address`, or a ClusterError within `timeout` seconds (CONNECT_TIMEOUT_S)."""
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
     try:
         with warnings.catch_warnings():  # checked below, as one line, with the lab's packages too
             warnings.simplefilter("ignore", VersionMismatchWarning)
@@ -85,11 +86,13 @@ class DaskExecutor:
                 yield Outcome(task.key, None)
             else:
                 claimed.append(task)
+        if not claimed:
+            return
         tag = uuid.uuid4().hex[:8]
         futures = {self.client.submit(_dask_decode, _portable(task), self._store_path, self.store.fingerprint,
                                       key=f"decode-{task.key[:16]}-{tag}", pure=False): task for task in claimed}
         try:
-            for future in dask_completed(list(futures)):
+            for future in dask_completed(list(futures), loop=self.client.loop):
                 task = futures[future]
                 result = future.result()
                 # Recorded as a local sweep records it: the config and store path as this process gave them.
