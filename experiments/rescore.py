@@ -56,7 +56,7 @@ class Anchor:
 class NBestTable:
     """Every anchor's N-best lists of a store, flattened: entry i is one hypothesis of utterance `utterance[i]`.
 
-    Entries of one utterance are contiguous, each anchor's in its list's order (best first).
+    Entries are in the order they were added: anchor by anchor, each utterance's list best first.
     """
 
     utterance: np.ndarray  # int64 [H]
@@ -87,13 +87,27 @@ class NBestTable:
         return table[np.arange(self.utterances)[None, :], best]
 
     def _slots(self) -> np.ndarray:
-        """[utterances, longest list]: entry indices of each utterance, -1 past its end."""
+        """[utterances, longest list]: entry indices of each utterance in the order they were added, -1 past its
+        end (so a tie goes to the earlier anchor's, and within a list to the better-ranked hypothesis)."""
+        order = np.argsort(self.utterance, kind="stable")
         counts = np.bincount(self.utterance, minlength=self.utterances)
         table = np.full((self.utterances, max(1, int(counts.max(initial=1)))), -1, dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        slot = np.arange(len(self.utterance)) - starts[self.utterance]
-        table[self.utterance, slot] = np.arange(len(self.utterance))
+        slot = np.arange(len(order)) - starts[self.utterance[order]]
+        table[self.utterance[order], slot] = order
         return table
+
+    def extended(self, other: "NBestTable") -> "NBestTable":
+        """This table with `other`'s entries (lists of the same store at more anchors) added after its own."""
+        if other.utterances != self.utterances:
+            raise RescoreError(f"N-best lists of {other.utterances} utterances cannot join lists of "
+                               f"{self.utterances}")
+        join = np.concatenate
+        return NBestTable(
+            utterance=join([self.utterance, other.utterance]), acoustic=join([self.acoustic, other.acoustic]),
+            lm=join([self.lm, other.lm]), words=join([self.words, other.words]),
+            offset=join([self.offset, other.offset]), texts=self.texts + other.texts, utterances=self.utterances,
+            anchors=self.anchors + other.anchors, seconds=self.seconds + other.seconds)
 
 
 @dataclass(frozen=True)

@@ -424,10 +424,12 @@ class ResultsDB:
         return int(cursor.lastrowid)
 
     def set_rescored(self, run_id: int, points: Sequence[RescoredResult], exact: Sequence[str],
-                     seconds: float) -> None:
-        """Store a rescoring run's estimates of its grid points and which of them it decoded exactly, at once."""
+                     seconds: float, hypotheses: int) -> None:
+        """Store a rescoring run's estimates of its grid points, which of them it decoded exactly, its seconds and
+        the hypotheses it re-ranked, at once."""
         plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
-        plan["rescore"] = plan.get("rescore", {}) | {"exact": list(exact), "seconds": round(seconds, 4)}
+        plan["rescore"] = plan.get("rescore", {}) | {"exact": list(exact), "seconds": round(seconds, 4),
+                                                     "hypotheses": hypotheses}
         try:
             self.conn.execute("BEGIN IMMEDIATE")  # one transaction: a reader sees all of a run's estimates or none
             try:

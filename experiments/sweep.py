@@ -32,6 +32,7 @@ from experiments.rescore import (
     DEFAULT_NBEST,
     Anchor,
     LMScorer,
+    NBestTable,
     default_anchors,
     nbest_table,
     rescore,
@@ -219,13 +220,7 @@ def sweep(
     status = "failed"
     try:
         if rescoring is not None:
-            chosen, found = _rescore(opened, check, loaded, db, run_id, tasks, rescoring, exact, workers)
-            computed |= found
-            every += chosen
-            reused |= db.existing(t.key for t in chosen)
-            todo = [t for t in every if t.key not in reused]
-            if isinstance(executor, LocalExecutor):
-                executor.workers = 1  # a few points, each decoded on every core by the decoder's own threads
+            computed |= _rescore(opened, check, loaded, db, run_id, tasks, rescoring, exact, workers)
         disable = None if show_progress is None else not show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
                 closing(executor.run(todo)) as outcomes:
@@ -275,45 +270,63 @@ def sweep(
 
 
 def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id: int, tasks: list[Task],
-             rescoring: Mapping[str, Any], exact: int, threads: int) -> tuple[list[Task], set[str]]:
-    """A rescoring sweep's first part: N-best lists at the anchors, every grid point re-ranked and stored as an
-    estimate, each anchor on the grid stored as an exact result (the N-best list's first entry is its decode).
+             rescoring: Mapping[str, Any], exact: int, threads: int) -> set[str]:
+    """A rescoring sweep: N-best lists at the anchors; then `exact` times, every grid point re-ranked and the best
+    estimate not yet decoded decoded exactly, with N-best lists too (their first entries are the exact decode, the
+    rest join the table, so each decode sharpens the next estimates); the final estimates stored apart. Every
+    anchor on the grid and every point decoded is stored as an exact result.
 
-    Returns the tasks still to decode exactly (the `exact` best estimates that are not anchors) and the keys of the
-    anchor results this stored.
+    Returns the keys of the results this stored. Decodes here (the lists need the store and its threads), whatever
+    executor the sweep has.
     """
     started = time.perf_counter()
-    anchors = [Anchor(a, b) for a, b in rescoring["anchors"]]
+    k = int(rescoring["nbest"])
     scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
-    table, tops = nbest_table(store, decoder, anchors, int(rescoring["nbest"]), scorer, threads=threads)
-    points = rescore(table, store.references, [t.config.get("alpha") for t in tasks],
-                     [t.config.get("beta") for t in tasks])
-    estimates = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, points)]
     by_weights = {(t.config.get("alpha"), t.config.get("beta")): t for t in tasks}
+    alphas, betas = [t.config.get("alpha") for t in tasks], [t.config.get("beta") for t in tasks]
     stored: set[str] = set()
+    exact_keys: list[str] = []
     versions_json = json.dumps(versions(), sort_keys=True)
-    for anchor in anchors:
-        task = by_weights.get((anchor.alpha, anchor.beta))
-        if task is None or db.has(task.key):
-            continue
-        texts = tops[anchor]
-        scores = score(store.references, texts) if any(r is not None for r in store.references) else None
-        db.insert(PointResult(
-            key=task.key, store_fingerprint=store.fingerprint, config_digest=task.digest, store_path=str(store.path),
-            config=task.config, lm_fingerprint=task.lm_fingerprint, wer=None if scores is None else scores.wer,
-            cer=None if scores is None else scores.cer, utterances=len(texts), seconds=table.seconds / len(anchors),
-            created=now(), versions=versions_json, hypotheses=tuple(texts), host=socket.gethostname()))
-        stored.add(task.key)
-    on_grid = [by_weights[(a.alpha, a.beta)] for a in anchors if (a.alpha, a.beta) in by_weights]
+
+    def decode_at(anchors: list[Anchor]) -> NBestTable:
+        table, tops = nbest_table(store, decoder, anchors, k, scorer, threads=threads)
+        for anchor in anchors:
+            task = by_weights.get((anchor.alpha, anchor.beta))
+            if task is None:
+                continue
+            exact_keys.append(task.key)
+            if db.has(task.key):
+                continue
+            texts = tops[anchor]
+            scores = score(store.references, texts) if any(r is not None for r in store.references) else None
+            db.insert(PointResult(
+                key=task.key, store_fingerprint=store.fingerprint, config_digest=task.digest,
+                store_path=str(store.path), config=task.config, lm_fingerprint=task.lm_fingerprint,
+                wer=None if scores is None else scores.wer, cer=None if scores is None else scores.cer,
+                utterances=len(texts), seconds=table.seconds / len(anchors), created=now(), versions=versions_json,
+                hypotheses=tuple(texts), host=socket.gethostname()))
+            stored.add(task.key)
+        return table
+
+    table = decode_at([Anchor(a, b) for a, b in rescoring["anchors"]])
+    for _ in range(exact):
+        estimates = rescore(table, store.references, alphas, betas)
+        ranked = sorted(zip(tasks, estimates), key=lambda pair: _estimate_order(pair[1]))
+        following = next((task for task, _ in ranked if task.key not in exact_keys), None)
+        if following is None:  # every grid point decoded
+            break
+        table = table.extended(decode_at([Anchor(following.config.get("alpha"), following.config.get("beta"))]))
+    estimates = rescore(table, store.references, alphas, betas)
+    rows = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, estimates)]
+    # The seconds recorded: all of the above (each exact point also records its own decode's).
+    db.set_rescored(run_id, rows, exact_keys, time.perf_counter() - started, len(table))
+    return stored
+
+
+def _estimate_order(point) -> tuple:
+    """Best estimate first: lowest WER, ties by CER, then by the weights (as results rank)."""
     inf = float("inf")
-    ranked = sorted(zip(tasks, estimates), key=lambda pair: (
-        inf if pair[1].wer is None else pair[1].wer, inf if pair[1].cer is None else pair[1].cer,
-        pair[1].alpha, pair[1].beta))
-    best = [task for task, _ in ranked[:exact]]
-    chosen = [t for t in best if t not in on_grid]
-    # The seconds recorded: the N-best decodes and the re-ranking (the exact decodes are results with their own).
-    db.set_rescored(run_id, estimates, [t.key for t in [*on_grid, *chosen]], time.perf_counter() - started)
-    return chosen, stored
+    return (inf if point.wer is None else point.wer, inf if point.cer is None else point.cer, point.alpha, point.beta)
 
 
 def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB, workers: int):
