@@ -28,6 +28,7 @@ import numpy as np
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
+from experiments.grid import GridPoint
 from lm.model import LoadedLM
 from logits.errors import LabError
 from logits.store import LogitsStore
@@ -44,12 +45,8 @@ class RescoreError(LabError):
     """A rescoring sweep asked for something it cannot do (a decoder without N-best lists, a bad anchor...)."""
 
 
-@dataclass(frozen=True)
-class Anchor:
-    """Weights at which the store is decoded with N-best lists."""
-
-    alpha: float
-    beta: float
+# Weights at which the store is decoded with N-best lists: a grid point's (though it may lie off the grid).
+Anchor = GridPoint
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,10 @@ def sweep(
     against decoding time.
 
     `method` "rescore" decodes the store only at the `anchors` (default: the grid's middle point), keeping `nbest`
-    hypotheses per utterance, scores every grid point by re-ranking them (experiments.rescore), then decodes the
-    `exact` best points exactly. Only the anchors and those points are results; the estimates of the others are kept
-    apart (the run's `rescored`), and the best point is the best of the exact ones.
+    hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore); then, `exact`
+    times, decodes the best estimate not yet decoded (with N-best lists, which join the re-ranked ones). Only the
+    anchors and those points are results; the estimates are kept apart (the run's `rescored`), and the best point is
+    the best of the exact ones. These decodes run here, with the decoder's threads, whatever `scheduler` says.
 
     `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
     instead of local processes; the results store is written here either way.
