@@ -6,7 +6,8 @@
 Measured, in this order, on the same store, LM and grid:
 
 - one_decode_seconds: wall time of one fastbeam decode of the whole store (`evaluate`, the decoder's threads on every
-  usable core) at the grid's middle point; the median of `repeats`;
+  usable core) at the grid's middle point; the median of `repeats`; and again right before each rescoring sweep,
+  which that sweep's cost is divided by (a shared machine's speed drifts within minutes);
 - the exhaustive grid: `sweep(method="grid")`, every point decoded; its best exact WER is the yardstick, and its
   results give the exact WER of any grid point (decoding is deterministic);
 - rescoring sweeps as a user runs them, `sweep(method="rescore")` into a fresh run directory each, for every anchor
@@ -61,6 +62,7 @@ class Variant:
     default: bool  # the settings `decode sweep --method rescore` uses without options
     hypotheses: int  # entries of its final N-best table
     work_seconds: float  # N-best decodes (the exact ones included) and re-ranking, as the run records them
+    one_decode_seconds: float  # one fastbeam decode of the store, timed right before this sweep
     sweep_seconds: float  # the whole sweep() call: reports, heatmap, greedy included
     best_rescored_wer: float | None
     chosen_alpha: float
@@ -83,7 +85,7 @@ class SweepBench:
     variants: tuple[Variant, ...]
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"variants": [asdict(v) | {"work_ratio": v.work_seconds / self.one_decode_seconds}
+        return asdict(self) | {"variants": [asdict(v) | {"work_ratio": v.work_seconds / v.one_decode_seconds}
                                             for v in self.variants]}
 
 
@@ -112,6 +114,7 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
     one = statistics.median(_timed(lambda: evaluate(opened, decoder)) for _ in range(repeats))
     say(f"{opened.path}: one fastbeam decode {one:.2f} s; exhaustive {grid.describe()}")
 
+    shutil.rmtree(work_dir / "grid", ignore_errors=True)  # timed from scratch
     started = time.perf_counter()
     exhaustive = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=work_dir / "grid",
                        show_progress=False)
@@ -126,6 +129,7 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
                 say(f"rescoring: {n}-best at {name}, {exact} exact")
                 fresh = work_dir / "rescore"
                 shutil.rmtree(fresh, ignore_errors=True)
+                now = _timed(lambda: evaluate(opened, decoder))
                 began = time.perf_counter()
                 result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
                                show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact)
@@ -136,7 +140,7 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
                     anchor_set=name, anchors=tuple((a.alpha, a.beta) for a in anchors), nbest=n, exact=exact,
                     default=(name == "middle" and n == DEFAULT_NBEST and exact == DEFAULT_EXACT),
                     hypotheses=int(results.run.rescore.get("hypotheses", 0)),
-                    work_seconds=float(results.run.rescore["seconds"]), sweep_seconds=took,
+                    work_seconds=float(results.run.rescore["seconds"]), one_decode_seconds=now, sweep_seconds=took,
                     best_rescored_wer=results.best_rescored.wer, chosen_alpha=chosen.alpha, chosen_beta=chosen.beta,
                     chosen_wer=chosen.wer, gap=chosen.wer - best.wer,
                     exact_agrees=all(p.wer == exact_wer[(p.alpha, p.beta)] for p in decoded)))
@@ -163,13 +167,13 @@ def format_sweep_bench(bench: SweepBench) -> str:
         flag = "*" if v.default else " "
         lines.append(
             f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {v.hypotheses:>6} {v.work_seconds:>7.2f} "
-            f"{v.work_seconds / bench.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
+            f"{v.work_seconds / v.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
             f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
             f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
                                                                    "from the grid's!)"))
     lines.append("work_s: N-best decodes (exact points included) and re-ranking, as the run records them; x decode: "
-                 "over one decode; call_s: the whole sweep call; gap: chosen exact WER minus the exhaustive best, in "
-                 "WER points; * the default settings")
+                 "over one decode timed just before; call_s: the whole sweep call; gap: chosen exact WER minus the "
+                 "exhaustive best, in WER points; * the default settings")
     return "\n".join(lines)
 
 
