@@ -139,3 +139,18 @@ def test_a_results_file_from_before_rescoring_opens_and_gains_the_new_parts(stor
     old.close()
     again = sweep(store.path, lm, "0.5", "0,1", workers=1, run_dir=run_dir, show_progress=False)
     assert again.reused == 2 and again.computed == 0
+
+
+def test_bench_sweep_prints_the_rescore_against_exhaustive_table(store, lm, tmp_path):
+    out = tmp_path / "bench"
+    found = runner.invoke(app, ["bench-sweep", str(store.path), "--lm", str(lm), "--alpha", "0.3,0.9", "--beta",
+                                "0,1", "--nbest", "4", "--workers", "1", "--out", str(out), "--json"])
+    assert found.exit_code == 0, found.output
+    [result] = json.loads(found.output.strip().splitlines()[-1])["stores"]
+    assert len(result["variants"]) == 3 * 2  # anchor sets x exact counts, one N
+    grid_wer = result["grid_best"][2]
+    for variant in result["variants"]:
+        assert variant["exact_agrees"] and variant["gap"] == pytest.approx(variant["chosen_wer"] - grid_wer)
+        assert variant["gap"] >= 0 and variant["work_ratio"] > 0
+    assert "exhaustive grid" in found.output and "gap" in found.output
+    assert json.loads((out / "sweep.json").read_text())["stores"][0]["store"] == str(store.path)
