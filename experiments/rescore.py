@@ -19,6 +19,7 @@ found: the rescored WER is an estimate, and a rescore sweep decodes its best few
 from __future__ import annotations
 
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ DEFAULT_EXACT = 2
 # How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
 # float32 acoustic steps but its LM part in double; a hotword boost is a difference of 1e-2 or more).
 _MATCH_TOLERANCE = 1e-6
+# Utterances a decoding thread takes at a time: small enough to even out long and short ones.
+_THREAD_CHUNK = 8
 
 
 class RescoreError(LabError):
@@ -205,19 +208,22 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
 
 def _decode_nbest(decoder: Decoder, arrays: list[np.ndarray], where: list[str], k: int,
                   threads: int) -> list[list[Hypothesis]]:
-    """N-best lists of every array, in order. A native search keeps per-call workspaces, so each thread decodes its
-    own contiguous slice with its own copy of the decoder (`reconfigure()` shares the LM, not the workspaces)."""
+    """N-best lists of every array, in order, on `threads` threads taking small chunks as they go (utterances differ
+    in length). A native search keeps per-call workspaces, so each thread decodes with its own copy of the decoder
+    (`reconfigure()` shares the LM, not the workspaces); the search releases the GIL."""
     threads = max(1, min(threads, len(arrays)))
     if threads == 1:
         return [decoder.decode_nbest(x, k, where=w) for x, w in zip(arrays, where)]
-    bounds = np.linspace(0, len(arrays), threads + 1).astype(int)
+    local = threading.local()
 
-    def work(part: int) -> list[list[Hypothesis]]:
-        mine = decoder.reconfigure()
-        return [mine.decode_nbest(arrays[i], k, where=where[i]) for i in range(bounds[part], bounds[part + 1])]
+    def work(start: int) -> list[list[Hypothesis]]:
+        if not hasattr(local, "decoder"):
+            local.decoder = decoder.reconfigure()
+        end = min(start + _THREAD_CHUNK, len(arrays))
+        return [local.decoder.decode_nbest(arrays[i], k, where=where[i]) for i in range(start, end)]
 
     with ThreadPoolExecutor(threads) as pool:
-        return [lists for part in pool.map(work, range(threads)) for lists in part]
+        return [lists for part in pool.map(work, range(0, len(arrays), _THREAD_CHUNK)) for lists in part]
 
 
 def _parts(hypothesis: Hypothesis, anchor: Anchor, scorer: LMScorer) -> tuple[float, int, float]:
@@ -236,16 +242,19 @@ def _parts(hypothesis: Hypothesis, anchor: Anchor, scorer: LMScorer) -> tuple[fl
 
 
 def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequence[float],
-            betas: Sequence[float]) -> list[RescoredPoint]:
+            betas: Sequence[float], counted: dict[tuple[int, str], tuple[int, int]] | None = None
+            ) -> list[RescoredPoint]:
     """WER and CER at each (alphas[p], betas[p]) when every utterance takes its best-scoring hypothesis there.
 
     Corpus rates as experiments.scoring computes them: utterances without a reference or with an empty one are
-    left out, errors are summed and divided by the reference words (characters).
+    left out, errors are summed and divided by the reference words (characters). `counted` caches each (utterance,
+    text)'s word and character errors across calls on growing tables.
     """
     if len(references) != table.utterances:
         raise RescoreError(f"{len(references)} references for N-best lists of {table.utterances} utterances")
     chosen = table.choose(alphas, betas)  # [points, U]
-    word_errors, char_errors, ref_words, ref_chars, scored = _errors(table, references)
+    word_errors, char_errors, ref_words, ref_chars, scored = _errors(table, references,
+                                                                     {} if counted is None else counted)
     points = []
     for p, (alpha, beta) in enumerate(zip(alphas, betas)):
         picks = chosen[p][scored]
@@ -255,7 +264,7 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
     return points
 
 
-def _errors(table: NBestTable, references: Sequence[str | None]):
+def _errors(table: NBestTable, references: Sequence[str | None], counted: dict[tuple[int, str], tuple[int, int]]):
     """Word and character errors of every entry against its utterance's reference, the reference totals, and the
     utterances that count."""
     from rapidfuzz.distance import Levenshtein
@@ -265,9 +274,12 @@ def _errors(table: NBestTable, references: Sequence[str | None]):
     cleaned = [None if r is None or not r.strip() else r.strip() for r in references]
     for i, (u, text) in enumerate(zip(table.utterance.tolist(), table.texts)):
         reference = cleaned[u]
-        if reference is not None:
-            word_errors[i] = Levenshtein.distance(reference.split(), text.split())
-            char_errors[i] = Levenshtein.distance(reference, text.strip())
+        if reference is None:
+            continue
+        if (u, text) not in counted:
+            counted[(u, text)] = (Levenshtein.distance(reference.split(), text.split()),
+                                  Levenshtein.distance(reference, text.strip()))
+        word_errors[i], char_errors[i] = counted[(u, text)]
     scored = np.array([r is not None for r in cleaned], dtype=bool)
     ref_words = sum(len(r.split()) for r in cleaned if r is not None)
     ref_chars = sum(len(r) for r in cleaned if r is not None)

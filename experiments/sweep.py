@@ -310,14 +310,15 @@ def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id
         return table
 
     table = decode_at([Anchor(a, b) for a, b in rescoring["anchors"]])
+    counted: dict = {}  # errors of each (utterance, text): the table grows, its texts repeat
     for _ in range(exact):
-        estimates = rescore(table, store.references, alphas, betas)
+        estimates = rescore(table, store.references, alphas, betas, counted)
         ranked = sorted(zip(tasks, estimates), key=lambda pair: _estimate_order(pair[1]))
         following = next((task for task, _ in ranked if task.key not in exact_keys), None)
         if following is None:  # every grid point decoded
             break
         table = table.extended(decode_at([Anchor(following.config.get("alpha"), following.config.get("beta"))]))
-    estimates = rescore(table, store.references, alphas, betas)
+    estimates = rescore(table, store.references, alphas, betas, counted)
     rows = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, estimates)]
     # The seconds recorded: all of the above (each exact point also records its own decode's).
     db.set_rescored(run_id, rows, exact_keys, time.perf_counter() - started, len(table))
