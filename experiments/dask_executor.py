@@ -69,7 +69,7 @@ class DaskExecutor:
         self._store_path = str(Path(store.path).resolve())
         unreadable = {w: e for w, e in client.run(_check_store, self._store_path, store.fingerprint).items() if e}
         if unreadable:
-            worker, error = sorted(unreadable.items())[0]
+            worker, error = min(unreadable.items())
             raise ClusterError(f"Dask worker {worker} cannot read the store at {self._store_path}: {error}; workers "
                                "read the store at the path the client sees it at (share it, or copy it there)")
 

@@ -9,18 +9,22 @@ import sqlite3
 import threading
 import time
 
+import distributed
 import pytest
 from typer.testing import CliRunner
 
-distributed = pytest.importorskip("distributed")
-
-from cli.app import app  # noqa: E402
-from experiments import dask_executor  # noqa: E402
-from experiments.dask_executor import ClusterError, DaskExecutor, check_versions, connect  # noqa: E402
-from experiments.results import ResultsDB  # noqa: E402
-from experiments.sweep import sweep  # noqa: E402
-from logits.store import LogitsStore  # noqa: E402
-from sweep_helpers import make_store  # noqa: E402
+from cli.app import app
+from experiments import dask_executor
+from experiments.dask_executor import (
+    ClusterError,
+    DaskExecutor,
+    check_versions,
+    connect,
+)
+from experiments.results import ResultsDB
+from experiments.sweep import sweep
+from logits.store import LogitsStore
+from sweep_helpers import make_store
 
 runner = CliRunner()
 
@@ -79,7 +83,7 @@ def test_each_worker_loads_the_lm_once(store, lm, tmp_path, cluster):
 
 def test_a_worker_killed_mid_sweep_has_its_points_decoded_elsewhere(tmp_path, lm):
     store = make_store(tmp_path / "store", copies=6)  # points long enough to kill a worker in the middle of one
-    local = sweep(store.path, lm, "0.3,0.6,0.9", "0,1", workers=1, run_dir=tmp_path / "local", show_progress=False)
+    sweep(store.path, lm, "0.3,0.6,0.9", "0,1", workers=1, run_dir=tmp_path / "local", show_progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
