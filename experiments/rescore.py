@@ -81,9 +81,15 @@ class NBestTable:
     def choose(self, alphas: Sequence[float], betas: Sequence[float]) -> np.ndarray:
         """[points, utterances]: the entry each utterance's best hypothesis is at each point (first of ties)."""
         table = self._slots()
-        scores = self.scores(np.asarray(alphas), np.asarray(betas))
-        padded = np.where(table >= 0, scores[:, np.maximum(table, 0)], -np.inf)  # [points, U, slots]
-        best = padded.argmax(axis=2)
+        present = table >= 0
+        where = np.maximum(table, 0)
+        # The parts laid out [utterances, slots] once, the weights broadcast over them: cheaper than scoring every
+        # entry at every point and then gathering those scores into the layout.
+        fixed = np.where(present, (self.acoustic + self.offset)[where], -np.inf)
+        lm, words = np.where(present, self.lm[where], 0.0), np.where(present, self.words[where], 0.0)
+        best = np.empty((len(alphas), self.utterances), dtype=np.int64)
+        for p, (alpha, beta) in enumerate(zip(alphas, betas)):
+            best[p] = (fixed + alpha * lm + beta * words).argmax(axis=1)
         return table[np.arange(self.utterances)[None, :], best]
 
     def _slots(self) -> np.ndarray:
