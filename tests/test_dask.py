@@ -156,3 +156,15 @@ def test_other_package_versions_on_the_workers_are_one_line():
     assert "\n" not in message
     assert message.startswith("the Dask cluster's package versions differ from this client's (Dask's check): "
                               "numpy 1.26.4 here, 1.26.3 on the cluster;")
+
+
+def test_a_scheduler_without_workers_is_refused(tmp_path):
+    store = make_store(tmp_path / "store")
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0") as empty:
+        client = connect(empty.scheduler_address)
+        try:
+            with pytest.raises(ClusterError, match=rf"the Dask scheduler at {empty.scheduler_address} has no workers; "
+                                                   rf"start some with `dask worker {empty.scheduler_address}`"):
+                DaskExecutor(client, store, ResultsDB(tmp_path / "run"))
+        finally:
+            client.close()
