@@ -124,11 +124,17 @@ def test_a_worker_that_cannot_read_the_store_is_named(tmp_path, cluster):
     store = make_store(tmp_path / "store")
     opened = LogitsStore.open(store.path)
     (tmp_path / "store").rename(tmp_path / "elsewhere")  # the client has it open; the workers look at the path
-    client = connect(cluster.scheduler_address)
+    _refused(cluster.scheduler_address, opened, tmp_path / "run",
+             rf"Dask worker tcp://127\.0\.0\.1:\d+ cannot read the store at {tmp_path / 'store'}: .*share it, or "
+             "copy it there")
+
+
+def _refused(address: str, store: LogitsStore, run_dir, message: str) -> None:
+    """The executor for the cluster at `address` fails, before any point, with a ClusterError matching `message`."""
+    client = connect(address)
     try:
-        with pytest.raises(ClusterError, match=r"Dask worker tcp://127\.0\.0\.1:\d+ cannot read the store at "
-                                               rf"{tmp_path / 'store'}: .*share it, or copy it there"):
-            DaskExecutor(client, opened, ResultsDB(tmp_path / "run"))
+        with pytest.raises(ClusterError, match=message):
+            DaskExecutor(client, store, ResultsDB(run_dir))
     finally:
         client.close()
 
@@ -161,10 +167,6 @@ def test_other_package_versions_on_the_workers_are_one_line():
 def test_a_scheduler_without_workers_is_refused(tmp_path):
     store = make_store(tmp_path / "store")
     with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0") as empty:
-        client = connect(empty.scheduler_address)
-        try:
-            with pytest.raises(ClusterError, match=rf"the Dask scheduler at {empty.scheduler_address} has no workers; "
-                                                   rf"start some with `dask worker {empty.scheduler_address}`"):
-                DaskExecutor(client, store, ResultsDB(tmp_path / "run"))
-        finally:
-            client.close()
+        address = empty.scheduler_address
+        _refused(address, store, tmp_path / "run",
+                 rf"the Dask scheduler at {address} has no workers; start some with `dask worker {address}`")
