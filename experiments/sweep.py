@@ -94,7 +94,8 @@ class SweepResult:
         return summary(self.results) | {
             "reused": self.reused, "computed": self.computed, "greedy_reused": self.greedy_reused,
             "seconds": round(self.seconds, 3),
-            "workers": self.workers, "executor": self.executor, "heatmap": None if self.heatmap is None else str(self.heatmap),
+            "workers": self.workers, "executor": self.executor,
+            "heatmap": None if self.heatmap is None else str(self.heatmap),
             "best_hypotheses": None if self.best_hypotheses is None else str(self.best_hypotheses),
         }
 
@@ -153,18 +154,19 @@ def sweep(
     if refine:
         result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
                        run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
-                       test=None, extra=extra)
+                       test=None, extra=extra, scheduler=scheduler)
         for _ in range(refine):
             grid = refine_grid(result.results)
             if grid is None:
                 break
             result = sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=result.run_dir, show_progress=show_progress, on_point=on_point,
-                           command=command, yes=yes, test=None, extra=extra)
+                           command=command, yes=yes, test=None, extra=extra, scheduler=scheduler)
         if test is not None:  # measured once, at the finest grid's best point
             result = sweep(store, lm, result.results.run.alphas, result.results.run.betas, unigrams=unigrams,
                            decoder=decoder, params=params, workers=workers, run_dir=result.run_dir,
-                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra)
+                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra,
+                           scheduler=scheduler)
         return result
     from experiments import report
     from lm.model import LanguageModelCache
