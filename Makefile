@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := build-essential cmake libboost-program-options-dev libboost-s
 	libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev libeigen3-dev r-cran-janeaustenr espeak-ng sox libsndfile1
 LM_DIR := lm/build
 
-.PHONY: install debian test lm demo bench model clean
+.PHONY: install debian test lm demo bench bench-sweep model clean
 
 install: debian $(STAMP)
 
@@ -47,6 +47,10 @@ demo: install lm
 
 bench: install lm
 	$(DECODE) bench --default
+
+# Rescoring sweeps against the exhaustive 10 x 10 grid on both synthetic regimes (a few minutes on two cores).
+bench-sweep: install lm
+	$(DECODE) bench-sweep --default
 
 # Trains models/espeak-ctc again from scratch (about 35 minutes on two cores); the repository ships its result.
 model: install lm

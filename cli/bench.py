@@ -163,3 +163,50 @@ def bench(
     _say(f"done in {time.perf_counter() - started:.0f} s")
     if json_:
         emit_json(final)
+
+
+@run_command
+def bench_sweep(
+    stores: Annotated[Optional[list[Path]], typer.Argument(help="Stores to bench (omit with --default).")] = None,
+    lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
+    alpha: Annotated[str, typer.Option(help="The grid's LM weights.")] = "0.1:1.9:0.2",
+    beta: Annotated[str, typer.Option(help="The grid's word bonuses.")] = "0:4.5:0.5",
+    nbest: Annotated[str, typer.Option(help="N-best sizes of the variants, comma-separated.")] = "8,32,128",
+    workers: Annotated[Optional[int], typer.Option(help="Processes of the exhaustive sweep (default: cores).")]
+    = None,
+    default: Annotated[bool, typer.Option("--default", help=(
+        "Bench the default LM on both synthetic regimes (data/heldout-store, data/heldout-hard-store), building "
+        "whichever is missing."))] = False,
+    out: Annotated[Path, typer.Option(help="Folder of the run directories and the JSON result.")]
+    = Path("runs/bench-sweep"),
+    json_: Annotated[bool, typer.Option("--json", help="End with the result as one JSON line.")] = False,
+) -> None:
+    """A sweep by rescoring (`decode sweep --method rescore`) against one fastbeam decode and the exhaustive grid:
+    its cost, the chosen point's exact WER, and how the gap depends on N and on the anchors."""
+    from experiments.sweep_bench import bench_sweep as run_bench_sweep
+    from experiments.sweep_bench import format_sweep_bench
+
+    paths = list(stores or [])
+    if default:
+        defaults = DefaultData()
+        lm = lm or defaults.ensure_lm(say=_say)
+        paths += [path for _, path in defaults.ensure_stores(say=_say)]
+    if not paths:
+        raise LabError("give STORE directories to bench (or --default for the synthetic regimes)")
+    if lm is None:
+        raise LabError("give the LM to decode with: --lm PATH (a KenLM .arpa or .bin)")
+    try:
+        sizes = [int(n) for n in nbest.split(",") if n.strip()]
+    except ValueError:
+        raise LabError(f"--nbest {nbest!r}: expected comma-separated whole numbers, e.g. 8,32,128") from None
+    check_writable_output(out / "sweep.json", "--out")
+    found = []
+    for path in paths:
+        result = run_bench_sweep(path, lm, out / Path(path).resolve().name, alpha, beta, nbests=sizes,
+                                 workers=workers, say=_say)
+        typer.echo(format_sweep_bench(result) + "\n")
+        found.append(result.to_dict())
+    B.write_json({"stores": found}, out / "sweep.json")
+    typer.echo(f"wrote   {out / 'sweep.json'}")
+    if json_:
+        emit_json({"stores": found})

@@ -52,9 +52,22 @@ def sweep(
     refine: Annotated[int, typer.Option(min=0, help="Zoom N times around the best point at half the step.")] = 0,
     param: Annotated[Optional[list[str]], typer.Option(
         help="Sweep another parameter too: NAME=V1,V2 (repeatable), e.g. beam_width=10,30,100.")] = None,
+    method: Annotated[str, typer.Option(
+        help="grid: decode every point; rescore: decode N-best lists at the anchors, re-rank them at every point, "
+             "decode the best few exactly.")] = "grid",
+    nbest: Annotated[int, typer.Option(help="--method rescore: hypotheses kept per utterance and anchor.")] = 32,
+    anchor: Annotated[Optional[list[str]], typer.Option(
+        help="--method rescore: ALPHA,BETA to decode N-best lists at (repeatable; default: the grid's middle).")]
+    = None,
+    exact: Annotated[int, typer.Option(help="--method rescore: best re-ranked points decoded exactly.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Decode the points on the Dask cluster of this scheduler (tcp://HOST:PORT; default: "
+             "$DASK_SCHEDULER_ADDRESS, else local processes). Workers read the store and LM at the same paths.")]
+    = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
+    from experiments.rescore import parse_anchors
     from experiments.sweep import sweep as run_sweep
 
     params = beam_params(lm=lm, unigrams=unigrams, beam_width=beam_width, beam_prune_logp=beam_prune_logp,
@@ -66,7 +79,8 @@ def sweep(
     try:
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine,
-                           extra=parse_params(param or [], decoder))
+                           extra=parse_params(param or [], decoder), method=method, nbest=nbest,
+                           anchors=parse_anchors(anchor) if anchor else None, exact=exact, scheduler=scheduler)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None
@@ -189,6 +203,8 @@ def _print_sweep(result, top: int) -> None:
 
     typer.echo(format_report(result.results, top))
     computed = f"{result.computed} computed with {result.workers} worker(s)" if result.computed else "0 computed"
+    if result.computed and result.executor != "local":
+        computed += f" of {result.executor}"
     greedy = "reused" if result.greedy_reused else "computed"
     typer.echo(f"points    {len(result.results.run.keys)}: {result.reused} reused, {computed} "
                f"(greedy {greedy}), {result.seconds:.1f} s")

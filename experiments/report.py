@@ -71,11 +71,31 @@ def summary(results: RunResults) -> dict:
         "edges": results.edges,
         "greedy_wer": None if greedy is None else greedy.wer,
         "greedy_cer": None if greedy is None else greedy.cer,
+    } | _method_summary(results)
+
+
+def _method_summary(results: RunResults) -> dict:
+    """How the points were scored. `best_wer_exact` is the best point's WER from a decode: every point of a grid run
+    is one; a rescoring run decoded its anchors and best few estimates, and its best point is the best of those."""
+    best, rescored = results.best, results.best_rescored
+    exact = sorted(results.exact_keys & {p.key for p in results.points})
+    return {
+        "method": results.run.method,
+        "exact_points": len(exact),
+        "best_wer_exact": None if best is None else best.wer,
+        "best_wer_rescored": None if rescored is None else rescored.wer,
+        "best_rescored_alpha": None if rescored is None else rescored.alpha,
+        "best_rescored_beta": None if rescored is None else rescored.beta,
+        "nbest": (results.run.rescore or {}).get("nbest"),
+        "anchors": (results.run.rescore or {}).get("anchors"),
+        "rescore_seconds": (results.run.rescore or {}).get("seconds"),
     }
 
 
 def format_table(results: RunResults, top: int = 10) -> str:
     """The `top` best points (WER, ties by CER), then greedy for comparison."""
+    if results.run.method == "rescore":
+        return format_rescored_table(results, top)
     extra = varied_parameters(results.points) - {"alpha", "beta"}
     lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}" + "".join(f"  {k:>14}" for k in sorted(extra))
              + f"  {'WER':>7}  {'CER':>7}  {'seconds':>8}"]
@@ -90,11 +110,40 @@ def format_table(results: RunResults, top: int = 10) -> str:
     return "\n".join(lines)
 
 
+def format_rescored_table(results: RunResults, top: int = 10) -> str:
+    """A rescoring run's `top` best points by re-ranked WER, with the WER of those decoded exactly beside it
+    (`exact`), then any other exact point (an anchor further down), then greedy."""
+    exact = {p.key: p for p in results.points if p.key in results.exact_keys}
+    inf = float("inf")
+    ranked = sorted(results.rescored, key=lambda r: (inf if r.wer is None else r.wer, r.alpha, r.beta))
+    shown = ranked[:top] + [r for r in ranked[top:] if r.key in exact]
+    lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}  {'rescored':>8}  {'exact':>7}  {'CER':>7}  point"]
+    for rank, row in enumerate(shown, start=1):
+        point = exact.get(row.key)
+        rank_text = f"{rank:>4}" if rank <= top else f"{ranked.index(row) + 1:>4}"
+        kind = "exact" if point is not None else "rescored"
+        if point is not None and results.best is not None and point.key == results.best.key:
+            kind += " (best)"
+        lines.append(f"{rank_text}  {row.alpha:>6g}  {row.beta:>6g}  {_pct(row.wer):>8}  "
+                     f"{_pct(None if point is None else point.wer):>7}  "
+                     f"{_pct(point.cer if point is not None else row.cer):>7}  {kind}")
+    if results.greedy is not None:
+        g = results.greedy
+        lines.append(f"{'greedy':>20}  {'':>8}  {_pct(g.wer):>7}  {_pct(g.cer):>7}")
+    rescore = results.run.rescore or {}
+    anchors = ", ".join(f"({a:g}, {b:g})" for a, b in rescore.get("anchors", []))
+    lines.append(f"rescored: {len(results.rescored)} points re-ranked from {rescore.get('nbest')}-best lists decoded "
+                 f"at {anchors}; exact: {len(exact)} decoded")
+    return "\n".join(lines)
+
+
 def format_best(results: RunResults) -> str:
     best, greedy = results.best, results.greedy
     if best is None:
         return "no scored points yet (the store has no references, or no point has finished)"
     line = f"best: alpha {best.alpha:g}, beta {best.beta:g}: WER {_pct(best.wer)}, CER {_pct(best.cer)}"
+    if results.run.method == "rescore":
+        line += " (exact)"
     if greedy is not None and greedy.wer is not None:
         line += (f"  (greedy: WER {_pct(greedy.wer)}, CER {_pct(greedy.cer)}; "
                  f"{100 * (best.wer - greedy.wer):+.2f} WER points)")
@@ -138,6 +187,11 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
         if point.wer is not None:  # with extra swept parameters a cell shows its best
             cell = (alphas.index(point.alpha), betas.index(point.beta))
             wer[cell] = np.fmin(wer[cell], 100 * point.wer)
+    exact = ~np.isnan(wer)
+    for row in results.rescored:  # a rescoring run's estimates fill the cells it did not decode
+        cell = (alphas.index(row.alpha), betas.index(row.beta))
+        if not exact[cell] and row.wer is not None:
+            wer[cell] = 100 * row.wer
     if np.isnan(wer).all():
         return None
     best = results.best
@@ -156,7 +210,8 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
             if not math.isnan(wer[i, j]):
                 # Dark text on the light (low WER) end of viridis_r, light text on the dark end.
                 dark = high == low or (wer[i, j] - low) / (high - low) < 0.6
-                ax.text(j, i, f"{wer[i, j]:.1f}", ha="center", va="center", fontsize=8,
+                mark = "*" if results.rescored and exact[i, j] else ""
+                ax.text(j, i, f"{wer[i, j]:.1f}{mark}", ha="center", va="center", fontsize=8,
                         color="black" if dark else "white")
     for point in results.points:  # points the bootstrap cannot tell from the best: a dashed frame
         if point.key in results.tied and best is not None and point.key != best.key:
@@ -173,6 +228,8 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
             title += f", best {_pct(best.wer)} at alpha {best.alpha:g}, beta {best.beta:g} (red)"
             if len(results.tied) > 1:
                 title += f"; dashed: {len(results.tied) - 1} not significantly worse"
+    if results.rescored:
+        title += "\nre-ranked N-best estimates; * decoded exactly"
     ax.set_title(title, fontsize=9)
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)

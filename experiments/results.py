@@ -5,6 +5,8 @@
     stores    the utterance ids and references of each store decoded here, once per store fingerprint
     results   one row per decoded point: scores, timing, provenance and every hypothesis (a JSON list, store order)
     runs      one row per sweep invocation: its command, its grid (the result keys it asked for), start and finish
+    rescored  the figures of a rescoring sweep's grid points (`--method rescore`): estimates from re-ranking N-best
+              lists, one row per (run, point), never mixed with the decoded results above
 
 A result is keyed by the store's content fingerprint and the digest of the decoder config in which the LM path is
 replaced by the LM's content fingerprint, so a moved LM keeps its results and an edited one gets new rows.
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.constants import LATER_PARAMS
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS results (
     created TEXT NOT NULL,
     versions TEXT NOT NULL,
     hypotheses TEXT NOT NULL,
+    host TEXT,
     UNIQUE (store_fingerprint, config_digest)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -81,13 +84,25 @@ CREATE TABLE IF NOT EXISTS claims (
     pid INTEGER NOT NULL,
     claimed TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rescored (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    key TEXT NOT NULL,
+    alpha REAL NOT NULL,
+    beta REAL NOT NULL,
+    wer REAL,
+    cer REAL,
+    PRIMARY KEY (run_id, key)
+);
 """
 
 # Columns of `results` shown in tables and data frames; the hypotheses blob is left out (fetch it by key).
 RESULT_COLUMNS = (
     "key", "store_fingerprint", "config_digest", "store_path", "decoder", "config", "lm_path", "lm_fingerprint",
-    "alpha", "beta", "wer", "cer", "utterances", "seconds", "created", "versions",
+    "alpha", "beta", "wer", "cer", "utterances", "seconds", "created", "versions", "host",
 )
+# Added after the first files were written: a file without them is upgraded when opened (see ResultsDB._connect).
+_ADDED_TABLES = ("claims", "rescored")
+_ADDED_COLUMNS = {"results": ("host",)}
 
 
 class ResultsError(LabError):
@@ -115,6 +130,7 @@ class PointResult:
     created: str
     versions: str  # JSON: python, numpy, pyctcdecode, kenlm, ctc-decoding-lab
     hypotheses: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    host: str | None = field(default=None, compare=False)  # the machine that decoded it (None: before it was kept)
 
     @property
     def decoder(self) -> str:
@@ -151,6 +167,17 @@ class PointResult:
 
 
 @dataclass(frozen=True)
+class RescoredResult:
+    """A grid point of a rescoring sweep as re-ranking its N-best lists scored it: an estimate, not a decode."""
+
+    key: str  # the result key a decode of this point is (or would be) stored under
+    alpha: float
+    beta: float
+    wer: float | None
+    cer: float | None
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One sweep invocation. `finished` is None while it runs or if it stopped early; `status` is running, done,
     failed or interrupted (Ctrl-C, or its process is gone: killed, crashed)."""
@@ -168,6 +195,8 @@ class RunRecord:
     status: str
     reused: int | None
     computed: int | None
+    method: str = "grid"  # grid: every point decoded; rescore: N-best lists re-ranked, the best few decoded
+    rescore: dict[str, Any] | None = field(default=None, compare=False)  # nbest, anchors, exact keys, seconds
 
 
 @dataclass(frozen=True)
@@ -180,6 +209,23 @@ class RunResults:
     greedy: PointResult | None
     test: PointResult | None = None  # the test set at the best point, when the sweep was given one
     tied: frozenset[str] = frozenset()  # keys of points not significantly worse than the best (report() fills it)
+    rescored: tuple[RescoredResult, ...] = ()  # a rescoring run's estimates of every grid point, in grid order
+
+    @property
+    def exact_keys(self) -> frozenset[str]:
+        """The grid points decoded exactly: all of a grid run's, the anchors and best few of a rescoring run."""
+        if self.run.method != "rescore":
+            return frozenset(self.run.keys)
+        return frozenset((self.run.rescore or {}).get("exact", ()))
+
+    @property
+    def best_rescored(self) -> RescoredResult | None:
+        """A rescoring run's best point by its re-ranked WER (ties by CER, then weights), else None."""
+        inf = float("inf")
+        scored = [r for r in self.rescored if r.wer is not None]
+        if not scored:
+            return None
+        return min(scored, key=lambda r: (r.wer, inf if r.cer is None else r.cer, r.alpha, r.beta))
 
     @property
     def ranked(self) -> list[PointResult]:
@@ -206,6 +252,9 @@ class RunResults:
 
     @property
     def missing(self) -> int:
+        """Points the run meant to decode and has no result for (a rescoring run decodes only its exact points)."""
+        if self.run.method == "rescore":
+            return len(self.exact_keys - {p.key for p in self.points})
         return len(self.run.keys) - len(self.points)
 
     def to_dataframe(self):
@@ -278,10 +327,8 @@ class ResultsDB:
                     f"{self.path} has results schema version {version}, this version reads {SCHEMA_VERSION}; "
                     "use the ctc-decoding-lab version that wrote it, or sweep into a new --out directory"
                 )
-            if version == 0:
+            if version == 0 or _missing_parts(conn):  # new, or from before a table or column was added
                 _retry_locked(lambda: self._create_schema(conn))
-            elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'claims'").fetchone() is None:
-                _retry_locked(lambda: self._create_schema(conn))  # a file from before claims existed
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
         except sqlite3.DatabaseError as exc:
@@ -298,6 +345,11 @@ class ResultsDB:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for table, columns in _ADDED_COLUMNS.items():  # CREATE TABLE IF NOT EXISTS left an older table as it was
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for column in columns:
+                    if column not in present:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -364,14 +416,43 @@ class ResultsDB:
             raise ResultsError(_describe(exc, self.path)) from exc
 
     def start_run(self, command: Sequence[str], store_fingerprint: str, alphas: Sequence[float],
-                  betas: Sequence[float], keys: Sequence[str], greedy_key: str | None) -> int:
-        """Record a sweep of the alphas x betas grid whose points are stored under `keys` (alpha-major)."""
+                  betas: Sequence[float], keys: Sequence[str], greedy_key: str | None,
+                  rescore: Mapping[str, Any] | None = None) -> int:
+        """Record a sweep of the alphas x betas grid whose points are stored under `keys` (alpha-major); `rescore`
+        (nbest, anchors, ...) marks a rescoring sweep."""
         plan = {"alphas": list(alphas), "betas": list(betas), "greedy": greedy_key, "keys": list(keys)}
+        if rescore is not None:
+            plan |= {"method": "rescore", "rescore": dict(rescore)}
         cursor = self._write(
             "INSERT INTO runs (command, plan, store_fingerprint, started, status, pid) VALUES (?, ?, ?, ?, ?, ?)",
             (json.dumps(list(command)), json.dumps(plan), store_fingerprint, now(), "running", os.getpid()),
         )
         return int(cursor.lastrowid)
+
+    def set_rescored(self, run_id: int, points: Sequence[RescoredResult], exact: Sequence[str],
+                     seconds: float, hypotheses: int) -> None:
+        """Store a rescoring run's estimates of its grid points, which of them it decoded exactly, its seconds and
+        the hypotheses it re-ranked, at once."""
+        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        plan["rescore"] = plan.get("rescore", {}) | {"exact": list(exact), "seconds": round(seconds, 4),
+                                                     "hypotheses": hypotheses}
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")  # one transaction: a reader sees all of a run's estimates or none
+            try:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO rescored (run_id, key, alpha, beta, wer, cer) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(run_id, p.key, p.alpha, p.beta, p.wer, p.cer) for p in points])
+                self.conn.execute("UPDATE runs SET plan = ? WHERE id = ?", (json.dumps(plan), run_id))
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise ResultsError(_describe(exc, self.path)) from exc
+
+    def rescored(self, run_id: int) -> list[RescoredResult]:
+        rows = self.conn.execute("SELECT key, alpha, beta, wer, cer FROM rescored WHERE run_id = ?", (run_id,))
+        return [RescoredResult(r["key"], r["alpha"], r["beta"], r["wer"], r["cer"]) for r in rows]
 
     def finish_run(self, run_id: int, status: str, reused: int, computed: int) -> None:
         self._write(
@@ -446,7 +527,12 @@ class ResultsDB:
         points = self.results(list(run.keys))
         greedy = self.get(run.greedy_key) if run.greedy_key else None
         test = self.get(run.test_key) if run.test_key else None
-        return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy, test=test)
+        rescored: tuple[RescoredResult, ...] = ()
+        if run.method == "rescore":
+            found = {r.key: r for r in self.rescored(run.id)}
+            rescored = tuple(found[k] for k in run.keys if k in found)
+        return RunResults(run_dir=self.run_dir, run=run, points=tuple(points), greedy=greedy, test=test,
+                          rescored=rescored)
 
     def set_test(self, run_id: int, key: str) -> None:
         """Record that run `run_id` decoded its test set at its best point, under `key`."""
@@ -465,6 +551,15 @@ class ResultsDB:
 
     def __len__(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+
+def _missing_parts(conn: sqlite3.Connection) -> bool:
+    """Whether a results file lacks a table or column added since the first version of the schema."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if any(table not in tables for table in _ADDED_TABLES):
+        return True
+    return any(column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+               for table, columns in _ADDED_COLUMNS.items() for column in columns)
 
 
 def _point(row: sqlite3.Row) -> PointResult:
@@ -492,6 +587,8 @@ def _run(row: sqlite3.Row) -> RunRecord:
         status=_status(row["status"], row["pid"]),
         reused=row["reused"],
         computed=row["computed"],
+        method=plan.get("method", "grid"),
+        rescore=plan.get("rescore"),
     )
 
 

@@ -3,26 +3,20 @@
     result = sweep("data/heldout-store", "lm/build/4gram.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5")
     result.best, result.summary()
 
-Each grid point is one task. Workers are forked processes that each open the store (memory-mapped: the arrays are
-shared with the parent, not copied) and keep one LanguageModelCache, so the LM is loaded once per worker and never
-pickled; tasks and results are small (a key and weights in, scores and hypothesis texts out). The parent commits each
-finished point at once, so a killed sweep loses only the points in flight, and a rerun decodes only what is missing.
+Each grid point is one task, decoded by an executor (experiments.executors): forked local processes by default, or
+a Dask cluster (experiments.dask_executor). The parent commits each finished point at once, so a killed sweep loses
+only the points in flight, and a rerun decodes only what is missing.
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
-import signal
-import sys
+import socket
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +25,29 @@ from typing import Any, Callable, Mapping, Sequence
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
-from experiments.evaluate import evaluate
+from experiments.executors import LocalExecutor, PointRunner, Task, scheduler_address
 from experiments.grid import Grid
-from experiments.results import DB_FILE, PointResult, ResultsDB, RunResults, keyed_config, now, result_key
+from experiments.rescore import (
+    DEFAULT_EXACT,
+    DEFAULT_NBEST,
+    Anchor,
+    LMScorer,
+    NBestTable,
+    default_anchors,
+    nbest_table,
+    rescore,
+)
+from experiments.results import (
+    DB_FILE,
+    PointResult,
+    RescoredResult,
+    ResultsDB,
+    RunResults,
+    keyed_config,
+    now,
+    result_key,
+)
+from experiments.scoring import score
 from experiments.versions import versions
 from logits.console import progress
 from logits.errors import LabError
@@ -43,24 +57,6 @@ from logits.store import LogitsStore
 RUNS_DIR = Path("runs")
 # More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
 CONFIRM_POINTS = 400
-
-
-@dataclass(frozen=True)
-class Task:
-    """One point to decode: what the worker needs, nothing heavy. Its weights are in its config, nowhere else."""
-
-    key: str
-    config: DecoderConfig  # effective config, real LM path
-    digest: str  # of the keyed config (LM by content)
-    lm_fingerprint: str | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a worker sends back for a task. `result` is None when another sweep had stored the point already."""
-
-    key: str
-    result: PointResult | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +71,7 @@ class SweepResult:
     workers: int
     heatmap: Path | None
     best_hypotheses: Path | None
+    executor: str = "local"  # where the points were decoded, in words
 
     @property
     def run_dir(self) -> Path:
@@ -97,7 +94,8 @@ class SweepResult:
         return summary(self.results) | {
             "reused": self.reused, "computed": self.computed, "greedy_reused": self.greedy_reused,
             "seconds": round(self.seconds, 3),
-            "workers": self.workers, "heatmap": None if self.heatmap is None else str(self.heatmap),
+            "workers": self.workers, "executor": self.executor,
+            "heatmap": None if self.heatmap is None else str(self.heatmap),
             "best_hypotheses": None if self.best_hypotheses is None else str(self.best_hypotheses),
         }
 
@@ -120,6 +118,11 @@ def sweep(
     test: str | Path | None = None,
     refine: int = 0,
     extra: Mapping[str, Sequence[Any]] | None = None,
+    method: str = "grid",
+    nbest: int = DEFAULT_NBEST,
+    anchors: Sequence[Anchor] | None = None,
+    exact: int = DEFAULT_EXACT,
+    scheduler: str | None = None,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
 
@@ -133,22 +136,37 @@ def sweep(
     the result is the last, finest grid's. `extra` sweeps more parameters too ({"beam_width": [10, 100]}): every
     combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
     against decoding time.
+
+    `method` "rescore" decodes the store only at the `anchors` (default: the grid's middle point), keeping `nbest`
+    hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore); then, `exact`
+    times, decodes the best estimate not yet decoded (with N-best lists, which join the re-ranked ones). Only the
+    anchors and those points are results; the estimates are kept apart (the run's `rescored`), and the best point is
+    the best of the exact ones. These decodes run here, with the decoder's threads, whatever `scheduler` says.
+
+    `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
+    instead of local processes; the results store is written here either way.
     """
+    if method not in ("grid", "rescore"):
+        raise LabError(f"unknown sweep method {method!r}; known: grid (decode every point), rescore (re-rank N-best "
+                       "lists, decode the best few)")
+    if method == "rescore" and (refine or extra):
+        raise LabError("--method rescore sweeps alpha and beta only; drop --refine and --param (or use --method grid)")
     if refine:
         result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
                        run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
-                       test=None, extra=extra)
+                       test=None, extra=extra, scheduler=scheduler)
         for _ in range(refine):
             grid = refine_grid(result.results)
             if grid is None:
                 break
             result = sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=result.run_dir, show_progress=show_progress, on_point=on_point,
-                           command=command, yes=yes, test=None, extra=extra)
+                           command=command, yes=yes, test=None, extra=extra, scheduler=scheduler)
         if test is not None:  # measured once, at the finest grid's best point
             result = sweep(store, lm, result.results.run.alphas, result.results.run.betas, unigrams=unigrams,
                            decoder=decoder, params=params, workers=workers, run_dir=result.run_dir,
-                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra)
+                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra,
+                           scheduler=scheduler)
         return result
     from experiments import report
     from lm.model import LanguageModelCache
@@ -182,7 +200,12 @@ def sweep(
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
-    every = [greedy_task, *tasks]
+    rescoring = None
+    if method == "rescore":
+        exact = _positive(exact, "--exact")
+        rescoring = {"nbest": _positive(nbest, "--nbest"),
+                     "anchors": [[a.alpha, a.beta] for a in (anchors or default_anchors(grid.alphas, grid.betas))]}
+    every = [greedy_task, *(tasks if rescoring is None else ())]  # a rescoring sweep adds its exact points later
     reused = db.existing(t.key for t in every)
     todo = [t for t in every if t.key not in reused]
     if len(todo) > CONFIRM_POINTS and not yes:
@@ -190,17 +213,20 @@ def sweep(
         took = f"{estimate / 3600:.1f} h" if estimate >= 3600 else f"{estimate / 60:.1f} min"
         raise LabError(f"{len(todo)} points to decode would take about {took} here (from a sample of the store); "
                        "pass --yes to run them, or sweep a coarser grid first")
+    executor = _executor(scheduler_address(scheduler), opened, lms, check, db, workers)
     run_id = db.start_run(
         command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
         opened.fingerprint, grid.alphas, grid.betas,
-        [t.key for t in tasks], greedy_task.key,
+        [t.key for t in tasks], greedy_task.key, rescoring,
     )
     computed: set[str] = set()
     status = "failed"
     try:
+        if rescoring is not None:
+            computed |= _rescore(opened, check, loaded, db, run_id, tasks, rescoring, exact, workers)
         disable = None if show_progress is None else not show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
-                closing(_execute(todo, opened, lms, check, db, workers)) as outcomes:
+                closing(executor.run(todo)) as outcomes:
             bar.update(len(reused))
             for outcome in outcomes:
                 if outcome.result is None:  # a concurrent sweep stored it after we planned
@@ -219,6 +245,7 @@ def sweep(
     finally:
         # Counts are of grid points; greedy is reported on its own.
         db.finish_run(run_id, status, len(reused - {greedy_task.key}), len(computed - {greedy_task.key}))
+        executor.close()
 
     results = db.run_results(run_id)
     if test_store is not None and results.best is not None:
@@ -227,7 +254,7 @@ def sweep(
         task = Task(result_key(test_store.fingerprint, digest), config, digest, loaded.fingerprint)
         db.add_store(test_store)
         if not db.has(task.key):
-            outcome = _PointRunner(test_store, lms, db, seed=check).run(task)
+            outcome = PointRunner(test_store, lms, db, seed=check).run(task)
             if outcome.result is not None:
                 db.insert(outcome.result)
         db.set_test(run_id, task.key)
@@ -240,9 +267,91 @@ def sweep(
     return SweepResult(
         results=results, reused=len(reused - {greedy_task.key}), computed=len(computed - {greedy_task.key}),
         greedy_reused=greedy_task.key in reused, seconds=time.perf_counter() - started,
-        workers=1 if workers == 1 or len(todo) <= 1 else min(workers, len(todo)),
+        workers=executor.workers if len(todo) > 1 else 1, executor=executor.describe(),
         heatmap=heatmap, best_hypotheses=best_hypotheses,
     )
+
+
+def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id: int, tasks: list[Task],
+             rescoring: Mapping[str, Any], exact: int, threads: int) -> set[str]:
+    """A rescoring sweep: N-best lists at the anchors; then `exact` times, every grid point re-ranked and the best
+    estimate not yet decoded decoded exactly, with N-best lists too (their first entries are the exact decode, the
+    rest join the table, so each decode sharpens the next estimates); the final estimates stored apart. Every
+    anchor on the grid and every point decoded is stored as an exact result.
+
+    Returns the keys of the results this stored. Decodes here (the lists need the store and its threads), whatever
+    executor the sweep has.
+    """
+    started = time.perf_counter()
+    k = int(rescoring["nbest"])
+    scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
+    by_weights = {(t.config.get("alpha"), t.config.get("beta")): t for t in tasks}
+    alphas, betas = [t.config.get("alpha") for t in tasks], [t.config.get("beta") for t in tasks]
+    stored: set[str] = set()
+    exact_keys: list[str] = []
+    versions_json = json.dumps(versions(), sort_keys=True)
+
+    def decode_at(anchors: list[Anchor]) -> NBestTable:
+        table, tops = nbest_table(store, decoder, anchors, k, scorer, threads=threads)
+        for anchor in anchors:
+            task = by_weights.get((anchor.alpha, anchor.beta))
+            if task is None:
+                continue
+            exact_keys.append(task.key)
+            if db.has(task.key):
+                continue
+            texts = tops[anchor]
+            scores = score(store.references, texts) if any(r is not None for r in store.references) else None
+            db.insert(PointResult(
+                key=task.key, store_fingerprint=store.fingerprint, config_digest=task.digest,
+                store_path=str(store.path), config=task.config, lm_fingerprint=task.lm_fingerprint,
+                wer=None if scores is None else scores.wer, cer=None if scores is None else scores.cer,
+                utterances=len(texts), seconds=table.seconds / len(anchors), created=now(), versions=versions_json,
+                hypotheses=tuple(texts), host=socket.gethostname()))
+            stored.add(task.key)
+        return table
+
+    table = decode_at([Anchor(a, b) for a, b in rescoring["anchors"]])
+    counted: dict = {}  # errors of each (utterance, text): the table grows, its texts repeat
+    for _ in range(exact):
+        estimates = rescore(table, store.references, alphas, betas, counted)
+        ranked = sorted(zip(tasks, estimates), key=lambda pair: _estimate_order(pair[1]))
+        following = next((task for task, _ in ranked if task.key not in exact_keys), None)
+        if following is None:  # every grid point decoded
+            break
+        table = table.extended(decode_at([Anchor(following.config.get("alpha"), following.config.get("beta"))]))
+    estimates = rescore(table, store.references, alphas, betas, counted)
+    rows = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, estimates)]
+    # The seconds recorded: all of the above (each exact point also records its own decode's).
+    db.set_rescored(run_id, rows, exact_keys, time.perf_counter() - started, len(table))
+    return stored
+
+
+def _estimate_order(point) -> tuple:
+    """Best estimate first: lowest WER, ties by CER, then by the weights (as results rank)."""
+    inf = float("inf")
+    return (inf if point.wer is None else point.wer, inf if point.cer is None else point.cer, point.alpha, point.beta)
+
+
+def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB, workers: int):
+    """Local processes, or the Dask cluster at `address` (connected and checked now, before the run is recorded:
+    an unreachable scheduler leaves no run behind)."""
+    if address is None:
+        return LocalExecutor(store, lms, check, db, workers)
+    from experiments.dask_executor import DaskExecutor, connect
+
+    client = connect(address)
+    try:
+        return DaskExecutor(client, store, db)
+    except BaseException:
+        client.close()
+        raise
+
+
+def _positive(value: int, name: str) -> int:
+    if int(value) < 1:
+        raise LabError(f"{name} must be >= 1, got {value}")
+    return int(value)
 
 
 def refine_grid(results: RunResults) -> Grid | None:
@@ -315,136 +424,6 @@ def _words_fingerprint(words: Sequence[str]) -> str:
     """sha256 of the LM's word list as loaded: for a binary LM the words come from a separate file (given, or the
     unigrams.txt beside it), and they change what the decoder can output, so results are keyed by them too."""
     return hashlib.sha256("\n".join(words).encode()).hexdigest()
-
-
-def _execute(todo: list[Task], store: LogitsStore, lms, check, db: ResultsDB, workers: int):
-    """Yield an Outcome per task as each finishes, in this process or in a pool of forked workers."""
-    if not todo:
-        return
-    if workers == 1 or len(todo) == 1:
-        runner = _PointRunner(store, lms, db, seed=check)
-        for task in todo:
-            yield runner.run(task)
-        return
-    # A process pool from concurrent.futures rather than multiprocessing.Pool: when a worker dies without a word (the
-    # kernel's OOM killer, a signal), the futures fail with BrokenProcessPool, where Pool would wait for ever.
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=context, initializer=_init_worker,
-        initargs=(str(store.path), store.fingerprint, str(db.run_dir)),
-    )
-    started: set = set()
-    try:
-        # One future per point: points take seconds each and vary, so handing them out one by one keeps every core
-        # busy. Every worker has started once all are submitted.
-        futures = [pool.submit(_run_task, task) for task in todo]
-        started = set(multiprocessing.active_children()) - before
-        for future in as_completed(futures):
-            yield future.result()
-    except BrokenProcessPool as exc:
-        raise LabError(
-            "a sweep worker died without a word (killed by a signal, or by the kernel for lack of memory?); "
-            "every point finished before it is stored: run the same command again to resume"
-        ) from exc
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        # On an error or Ctrl-C, points still in flight are stopped rather than waited for (the executor has no
-        # terminate()); after a normal end the workers are idle and this only reaps them.
-        for process in started:
-            process.terminate()
-            process.join()
-
-
-class _PointRunner:
-    """Decodes tasks against one opened store with one LM cache: the state of one worker (or of the parent)."""
-
-    def __init__(self, store: LogitsStore, lms, db: ResultsDB, seed=None) -> None:
-        self.store = store
-        self.lms = lms
-        self.db = db
-        self.versions = json.dumps(versions(), sort_keys=True)
-        # The last decoder of each name: a sweep's points differ only in alpha and beta, which reconfigure()
-        # applies without reloading the LM or rebuilding alphabets and tables.
-        self._decoders: dict[str, Decoder] = {} if seed is None else {seed.name: seed}
-
-    def decoder(self, config: DecoderConfig) -> Decoder:
-        last = self._decoders.get(config.name)
-        if last is None:
-            decoder = build_decoder(config, self.store.vocabulary, self.lms)
-        else:
-            decoder = last.reconfigure(**dict(config.params))
-        self._decoders[config.name] = decoder
-        return decoder
-
-    def run(self, task: Task) -> Outcome:
-        # Another sweep into the same directory may have stored this point since we planned, or be decoding it now.
-        if self.db.has(task.key) or not self.db.claim(task.key):
-            return Outcome(task.key, None)
-        evaluation = evaluate(self.store, self.decoder(task.config))
-        return Outcome(task.key, PointResult(
-            key=task.key,
-            store_fingerprint=self.store.fingerprint,
-            config_digest=task.digest,
-            store_path=str(self.store.path),
-            config=task.config,
-            lm_fingerprint=task.lm_fingerprint,
-            wer=evaluation.wer,
-            cer=evaluation.cer,
-            utterances=len(evaluation.ids),
-            seconds=evaluation.seconds,
-            created=now(),
-            versions=self.versions,
-            hypotheses=tuple(h.text for h in evaluation.hypotheses),
-        ))
-
-
-# The one piece of module state: the runner of a pool worker process, set by its initializer after the fork and
-# never in the parent. Pool tasks are plain functions, so this is where they find the worker's store and LM.
-_worker: _PointRunner | LabError | None = None
-
-
-def _init_worker(store_path: str, fingerprint: str, run_dir: str) -> None:
-    global _worker
-    # Ctrl-C reaches the whole process group; the parent alone handles it (terminating the pool), so workers do
-    # not each print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-    from lm.model import LanguageModelCache
-
-    try:
-        store = LogitsStore.open(store_path)
-        if store.fingerprint != fingerprint:
-            raise LabError(f"{store_path} changed while the sweep was starting (fingerprint differs); rerun it")
-        _worker = _PointRunner(store, LanguageModelCache(), ResultsDB(run_dir))
-    except LabError as exc:
-        # An exception escaping an initializer breaks the pool with a generic message; hand it to the tasks.
-        _worker = exc
-
-
-def _run_task(task: Task) -> Outcome:
-    if isinstance(_worker, LabError):
-        raise _worker
-    assert _worker is not None, "_run_task runs only in pool workers set up by _init_worker"
-    return _worker.run(task)
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when the sweep process dies.
-
-    Without this, `kill -9` of a sweep leaves its pool workers blocked on the task queue for ever (they hold the
-    queue's write end themselves, so they never see end-of-file).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _worker_count(workers: int | None) -> int:

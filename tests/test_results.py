@@ -34,9 +34,9 @@ def test_a_key_is_stored_once(tmp_path):
     assert db.insert(point("k1", wer=0.9)) is False  # the first commit wins; the second is not an error
     assert len(db) == 1 and db.get("k1").wer == 0.1
     with pytest.raises(sqlite3.IntegrityError):  # and the (store, config digest) pair is unique on its own
-        db.conn.execute("INSERT INTO results SELECT 'k2', store_fingerprint, config_digest, store_path, decoder, "
-                        "config, lm_path, lm_fingerprint, alpha, beta, wer, cer, utterances, seconds, created, "
-                        "versions, hypotheses FROM results WHERE key = 'k1'")
+        columns = ("store_fingerprint, config_digest, store_path, decoder, config, lm_path, lm_fingerprint, alpha, "
+                   "beta, wer, cer, utterances, seconds, created, versions, hypotheses")
+        db.conn.execute(f"INSERT INTO results (key, {columns}) SELECT 'k2', {columns} FROM results WHERE key = 'k1'")
 
 
 def test_keys_use_lm_content_not_path():

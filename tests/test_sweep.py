@@ -264,10 +264,10 @@ def test_kill_9_mid_sweep_loses_only_points_in_flight(tmp_path):
 
 
 def test_a_worker_killed_mid_sweep_fails_the_sweep_instead_of_hanging(store, lm, tmp_path, monkeypatch):
-    import experiments.sweep as sweep_module
+    import experiments.executors as sweep_module
 
     run_dir = tmp_path / "run"
-    real_run = sweep_module._PointRunner.run
+    real_run = sweep_module.PointRunner.run
     parent = os.getpid()
 
     def run_or_die(self, task):  # the forked workers inherit this patch; the parent never runs a point here
@@ -275,13 +275,13 @@ def test_a_worker_killed_mid_sweep_fails_the_sweep_instead_of_hanging(store, lm,
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
         return real_run(self, task)
 
-    monkeypatch.setattr(sweep_module._PointRunner, "run", run_or_die)
+    monkeypatch.setattr(sweep_module.PointRunner, "run", run_or_die)
     with pytest.raises(LabError, match="a sweep worker died without a word.*run the same command again"):
         sweep(store.path, lm, "0.5,1", "0,1", workers=2, run_dir=run_dir, show_progress=False)
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
     kept = {(r["alpha"], r["beta"]) for r in rows(run_dir) if r["alpha"] is not None}
     assert (1.0, 0.0) not in kept and (1.0, 1.0) not in kept
-    monkeypatch.setattr(sweep_module._PointRunner, "run", real_run)
+    monkeypatch.setattr(sweep_module.PointRunner, "run", real_run)
     resumed = sweep(store.path, lm, "0.5,1", "0,1", workers=2, run_dir=run_dir, show_progress=False)
     assert resumed.computed == 4 - len(kept) and len(resumed.results.points) == 4
     assert integrity(run_dir) == "ok"

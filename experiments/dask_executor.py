@@ -1,0 +1,190 @@
+"""Sweeps on a Dask cluster (`decode sweep --scheduler tcp://HOST:PORT`, or $DASK_SCHEDULER_ADDRESS).
+
+Workers may run on other machines, without the run directory: the client (the sweep's process) claims each point and
+stores each result, exactly as a local sweep does, so the rows and the resuming are the same. A worker plugin keeps,
+per worker process, one LanguageModelCache and one opened store per path, so each LM is loaded once per worker.
+Workers read the store and the LM at the absolute paths the client sees them at (a shared file system, or copies at
+the same paths), need this project's code importable (started from the repository root, or with it installed) and
+the same package versions (checked on connect, as one line). A worker that dies mid-task has its tasks rescheduled on
+the others by Dask's scheduler; results record the host that decoded them.
+
+Imported only when a scheduler is given: distributed takes a second to import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import uuid
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+from distributed import Client, WorkerPlugin, get_worker
+from distributed import as_completed as dask_completed
+from distributed.versions import VersionMismatchWarning, error_message
+
+from experiments.executors import SCHEDULER_ENV, Outcome, PointRunner, Task
+from experiments.results import PointResult, ResultsDB
+from experiments.versions import PACKAGES
+from logits.errors import LabError
+from logits.store import LogitsStore
+
+# Seconds to wait for a Dask scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 5
+PLUGIN_NAME = "ctc-decoding-lab"
+
+
+class ClusterError(LabError):
+    """A Dask cluster that cannot be reached or used: no scheduler, no workers, workers that differ or cannot see
+    the store."""
+
+
+def connect(address: str, timeout: float | None = None):
+    """A Dask Client of the scheduler at `address`, or a ClusterError within `timeout` seconds (CONNECT_TIMEOUT_S)."""
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    try:
+        with warnings.catch_warnings():  # checked below, as one line, with the lab's packages too
+            warnings.simplefilter("ignore", VersionMismatchWarning)
+            return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({_first_line(exc)}); start one with "
+                           f"`dask scheduler` and workers with `dask worker {address}`, or check the address "
+                           f"(--scheduler or ${SCHEDULER_ENV})") from None
+
+
+class DaskExecutor:
+    """The points as tasks of a Dask cluster; the client (this process) claims and stores them."""
+
+    def __init__(self, client, store: LogitsStore, db: ResultsDB) -> None:
+        self.client, self.store, self.db = client, store, db
+        self.address = client.scheduler.address
+        workers = client.scheduler_info().get("workers", {})
+        if not workers:
+            raise ClusterError(f"the Dask scheduler at {self.address} has no workers; start some with "
+                               f"`dask worker {self.address}`")
+        self.workers = len(workers)
+        check_versions(client)
+        client.register_plugin(LabWorkerPlugin(), name=PLUGIN_NAME)
+        self._store_path = str(Path(store.path).resolve())
+        unreadable = {w: e for w, e in client.run(_check_store, self._store_path, store.fingerprint).items() if e}
+        if unreadable:
+            worker, error = min(unreadable.items())
+            raise ClusterError(f"Dask worker {worker} cannot read the store at {self._store_path}: {error}; workers "
+                               "read the store at the path the client sees it at (share it, or copy it there)")
+
+    def describe(self) -> str:
+        return f"the Dask cluster at {self.address}"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def run(self, todo: list[Task]) -> Iterator[Outcome]:
+        claimed = []
+        for task in todo:  # as a local worker would, but here: the workers may not see the run directory
+            if self.db.has(task.key) or not self.db.claim(task.key):
+                yield Outcome(task.key, None)
+            else:
+                claimed.append(task)
+        if not claimed:
+            return
+        tag = uuid.uuid4().hex[:8]
+        futures = {self.client.submit(_dask_decode, _portable(task), self._store_path, self.store.fingerprint,
+                                      key=f"decode-{task.key[:16]}-{tag}", pure=False): task for task in claimed}
+        try:
+            for future in dask_completed(list(futures), loop=self.client.loop):
+                task = futures[future]
+                result = future.result()
+                # Recorded as a local sweep records it: the config and store path as this process gave them.
+                yield Outcome(task.key, dataclasses.replace(result, config=task.config,
+                                                            store_path=str(self.store.path)))
+        finally:
+            pending = [f for f in futures if not f.done()]
+            if pending:
+                self.client.cancel(pending)
+
+
+def check_versions(client) -> None:
+    """Dask's own version check (distributed.versions.error_message) over its packages and the lab's, as one line:
+    a worker with another numpy or KenLM could decode differently, and one with another dask may not run at all."""
+    found = client.get_versions(packages=[p for p in PACKAGES if p != "ctc-decoding-lab"] + ["ctc-decoding-lab"])
+    if not error_message(found["scheduler"], found["workers"], found["client"])["warning"]:
+        return
+    mine = found["client"]["packages"]
+    differing = []
+    for name in sorted(mine):
+        theirs = {(info or {}).get("packages", {}).get(name) for info in found["workers"].values()}
+        theirs.add(found["scheduler"]["packages"].get(name) if name in ("python", "dask", "distributed") else
+                   mine[name])
+        if theirs != {mine[name]}:
+            differing.append(f"{name} {mine[name]} here, {', '.join(sorted(map(str, theirs - {mine[name]})))} on "
+                             "the cluster")
+    raise ClusterError("the Dask cluster's package versions differ from this client's (Dask's check): "
+                       + "; ".join(differing) + "; install the same versions (requirements.lock) everywhere")
+
+
+def _portable(task: Task) -> Task:
+    """The task as a worker needs it: the LM and word list at absolute paths (a worker's working directory is not
+    this process's)."""
+    params = {}
+    for name in ("lm", "unigrams"):
+        value = task.config.get(name)
+        if value is not None:
+            params[name] = str(Path(value).resolve())
+    return dataclasses.replace(task, config=task.config.replace(**params)) if params else task
+
+
+class LabWorkerPlugin(WorkerPlugin):
+    """Per Dask worker: one LanguageModelCache (each LM loaded once per worker) and one PointRunner per store."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self) -> None:
+        self._runners: dict[tuple[str, str], PointRunner] = {}
+        self._lms = None
+
+    def setup(self, worker) -> None:
+        from lm.model import LanguageModelCache
+
+        self._lms = LanguageModelCache()
+
+    def teardown(self, worker) -> None:
+        self._runners.clear()
+
+    def runner(self, store_path: str, fingerprint: str) -> PointRunner:
+        key = (store_path, fingerprint)
+        if key not in self._runners:
+            store = _open_store(store_path, fingerprint)
+            self._runners[key] = PointRunner(store, self._lms)
+        return self._runners[key]
+
+
+def _open_store(store_path: str, fingerprint: str) -> LogitsStore:
+    host = socket.gethostname()
+    try:
+        store = LogitsStore.open(store_path)
+    except LabError as exc:
+        raise ClusterError(f"Dask worker on {host} cannot read the store at {store_path}: {exc}") from None
+    if store.fingerprint != fingerprint:
+        raise ClusterError(f"the store at {store_path} on {host} is not the client's (its fingerprint differs); "
+                           "workers must see the same store at the same path")
+    return store
+
+
+def _check_store(store_path: str, fingerprint: str) -> str | None:
+    """Run on every worker before any task: None when it reads the store, else why not."""
+    try:
+        _open_store(store_path, fingerprint)
+    except LabError as exc:
+        return str(exc)
+    return None
+
+
+def _dask_decode(task: Task, store_path: str, fingerprint: str) -> PointResult:
+    plugin = get_worker().plugins[PLUGIN_NAME]
+    return plugin.runner(store_path, fingerprint).decode(task)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

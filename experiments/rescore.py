@@ -1,0 +1,315 @@
+"""Sweeps by rescoring: decode a store once (or at a few anchor weights) with N-best lists, then score every
+(alpha, beta) of a grid by re-ranking those lists in numpy, as Kaldi tunes LM weights on lattices.
+
+A beam search with shallow fusion ranks a final hypothesis by
+
+    acoustic + alpha * lm + beta * words (+ hotword boosts, which depend on neither weight)
+
+where `lm` is the natural-log LM probability of its words (KenLM's log10 scores times ln 10, an OOV word charged
+`unk_score_offset`, `<s>`/`</s>` around it when `lm_score_boundary`) and `words` the words the LM scored. Both depend
+on the text alone, so they are computed here, in Python, with the same KenLM model the decoder loaded (its
+`kenlm.Model` from the LM cache), reproducing pyctcdecode 0.5.0's final-beam scoring (LanguageModel.score with
+is_last_word on the last word). Whatever the search added besides (hotword boosts) is kept per hypothesis as an
+offset, measured at its anchor: score = reported acoustic + reported LM part there, exactly.
+
+Rescoring sees only the hypotheses the anchors' searches kept, so a far-off weight can prefer a text none of them
+found: the rescored WER is an estimate, and a rescore sweep decodes its best few points exactly (experiments.sweep).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from decoders.base import Decoder
+from decoders.hypothesis import Hypothesis
+from experiments.grid import GridPoint
+from lm.model import LoadedLM
+from logits.errors import LabError
+from logits.store import LogitsStore
+
+LN10 = math.log(10)
+DEFAULT_NBEST = 32
+DEFAULT_EXACT = 2
+# How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
+# float32 acoustic steps but its LM part in double; a hotword boost is a difference of 1e-2 or more).
+_MATCH_TOLERANCE = 1e-6
+# Utterances a decoding thread takes at a time: small enough to even out long and short ones.
+_THREAD_CHUNK = 8
+
+
+class RescoreError(LabError):
+    """A rescoring sweep asked for something it cannot do (a decoder without N-best lists, a bad anchor...)."""
+
+
+# Weights at which the store is decoded with N-best lists: a grid point's (though it may lie off the grid).
+Anchor = GridPoint
+
+
+@dataclass(frozen=True)
+class NBestTable:
+    """Every anchor's N-best lists of a store, flattened: entry i is one hypothesis of utterance `utterance[i]`.
+
+    Entries are in the order they were added: anchor by anchor, each utterance's list best first.
+    """
+
+    utterance: np.ndarray  # int64 [H]
+    acoustic: np.ndarray  # float64 [H]: the search's acoustic (CTC) score
+    lm: np.ndarray  # float64 [H]: natural-log LM log-prob of the text, as alpha weights it
+    words: np.ndarray  # float64 [H]: the words the LM scored, as beta counts them
+    offset: np.ndarray  # float64 [H]: the rest of the search's score at its anchor (hotword boosts; else 0)
+    texts: tuple[str, ...]
+    utterances: int
+    anchors: tuple[Anchor, ...]
+    seconds: float  # wall time of the anchors' searches
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def scores(self, alphas: np.ndarray, betas: np.ndarray) -> np.ndarray:
+        """[points, H]: each hypothesis's total score at each (alphas[p], betas[p])."""
+        alphas = np.asarray(alphas, dtype=np.float64)[:, None]
+        betas = np.asarray(betas, dtype=np.float64)[:, None]
+        return self.acoustic + self.offset + alphas * self.lm + betas * self.words
+
+    def choose(self, alphas: Sequence[float], betas: Sequence[float]) -> np.ndarray:
+        """[points, utterances]: the entry each utterance's best hypothesis is at each point (first of ties)."""
+        table = self._slots()
+        present = table >= 0
+        where = np.maximum(table, 0)
+        # The parts laid out [utterances, slots] once, the weights broadcast over them: cheaper than scoring every
+        # entry at every point and then gathering those scores into the layout.
+        fixed = np.where(present, (self.acoustic + self.offset)[where], -np.inf)
+        lm, words = np.where(present, self.lm[where], 0.0), np.where(present, self.words[where], 0.0)
+        best = np.empty((len(alphas), self.utterances), dtype=np.int64)
+        for p, (alpha, beta) in enumerate(zip(alphas, betas)):
+            best[p] = (fixed + alpha * lm + beta * words).argmax(axis=1)
+        return table[np.arange(self.utterances)[None, :], best]
+
+    def _slots(self) -> np.ndarray:
+        """[utterances, longest list]: entry indices of each utterance in the order they were added, -1 past its
+        end (so a tie goes to the earlier anchor's, and within a list to the better-ranked hypothesis)."""
+        order = np.argsort(self.utterance, kind="stable")
+        counts = np.bincount(self.utterance, minlength=self.utterances)
+        table = np.full((self.utterances, max(1, int(counts.max(initial=1)))), -1, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        slot = np.arange(len(order)) - starts[self.utterance[order]]
+        table[self.utterance[order], slot] = order
+        return table
+
+    def extended(self, other: "NBestTable") -> "NBestTable":
+        """This table with `other`'s entries (lists of the same store at more anchors) added after its own."""
+        if other.utterances != self.utterances:
+            raise RescoreError(f"N-best lists of {other.utterances} utterances cannot join lists of "
+                               f"{self.utterances}")
+        join = np.concatenate
+        return NBestTable(
+            utterance=join([self.utterance, other.utterance]), acoustic=join([self.acoustic, other.acoustic]),
+            lm=join([self.lm, other.lm]), words=join([self.words, other.words]),
+            offset=join([self.offset, other.offset]), texts=self.texts + other.texts, utterances=self.utterances,
+            anchors=self.anchors + other.anchors, seconds=self.seconds + other.seconds)
+
+
+@dataclass(frozen=True)
+class RescoredPoint:
+    """One grid point's figures from re-ranking the N-best lists (not a decode)."""
+
+    alpha: float
+    beta: float
+    wer: float | None
+    cer: float | None
+
+
+class LMScorer:
+    """The unweighted LM part of pyctcdecode's score of a final hypothesis, from its text.
+
+    pyctcdecode scores each completed word with KenLM's BaseScore (log10) from the previous state, adds
+    `unk_score_offset` to a word outside the LM's words, and on the last word adds the end-of-sentence score from
+    the state after it; all of that times ln 10 is what alpha multiplies, and beta is added once per scored word. A
+    beam whose text ends in the word delimiter, and an empty one, finish by scoring the empty word "" (an OOV word to
+    KenLM): `trailing` computes that variant.
+    """
+
+    def __init__(self, loaded: LoadedLM, unk_score_offset: float, boundary: bool) -> None:
+        import kenlm
+
+        self._kenlm = kenlm
+        self._model = loaded.model
+        self._words = frozenset(loaded.unigrams)
+        self._unk = float(unk_score_offset)
+        self._boundary = bool(boundary)
+        self._cache: dict[tuple[str, bool], tuple[float, int]] = {}
+
+    def score(self, text: str, trailing: bool = False) -> tuple[float, int]:
+        """(natural-log LM score, scored words) of `text`."""
+        key = (text, trailing)
+        if key not in self._cache:
+            words = text.split()
+            if trailing or not words:
+                words.append("")
+            self._cache[key] = (self._score(words) * LN10, len(words))
+        return self._cache[key]
+
+    def _score(self, words: list[str]) -> float:
+        state, out = self._kenlm.State(), self._kenlm.State()
+        if self._boundary:
+            self._model.BeginSentenceWrite(state)
+        else:
+            self._model.NullContextWrite(state)
+        total = 0.0
+        for word in words:
+            total += self._model.BaseScore(state, word, out)
+            if word not in self._words or word not in self._model:
+                total += self._unk
+            state, out = out, state
+        if self._boundary:
+            total += self._model.BaseScore(state, "</s>", out)
+        return total
+
+
+def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor], k: int, scorer: LMScorer,
+                threads: int = 1) -> tuple[NBestTable, dict[Anchor, list[str]]]:
+    """Decode `store` with `decoder` at each anchor, keeping `k` hypotheses per utterance, on `threads` threads.
+
+    Returns the table and, per anchor, the texts of its best hypotheses (what a decode at the anchor gives).
+    """
+    if not decoder.nbest:
+        raise RescoreError(f"decoder {decoder.name!r} gives no N-best lists to rescore; use --decoder fastbeam")
+    if k < 1:
+        raise RescoreError(f"--nbest must be >= 1, got {k}")
+    arrays = [logprobs for _, logprobs in store]
+    where = [f"utterance {utt.id!r} of {store.path}" for utt in store.utterances]
+    started = time.perf_counter()
+    lists: list[list[list[Hypothesis]]] = []  # [anchor][utterance] -> hypotheses
+    for anchor in anchors:
+        weighted = decoder.reconfigure(alpha=anchor.alpha, beta=anchor.beta)
+        lists.append(_decode_nbest(weighted, arrays, where, k, threads))
+    seconds = time.perf_counter() - started
+
+    utterance, acoustic, lm, words, offset, texts = [], [], [], [], [], []
+    for u in range(len(arrays)):
+        for anchor, per_anchor in zip(anchors, lists):
+            for hypothesis in per_anchor[u]:
+                raw, count, rest = _parts(hypothesis, anchor, scorer)
+                utterance.append(u)
+                acoustic.append(hypothesis.acoustic_score or 0.0)
+                lm.append(raw)
+                words.append(count)
+                offset.append(rest)
+                texts.append(hypothesis.text)
+    table = NBestTable(
+        utterance=np.asarray(utterance, dtype=np.int64), acoustic=np.asarray(acoustic, dtype=np.float64),
+        lm=np.asarray(lm, dtype=np.float64), words=np.asarray(words, dtype=np.float64),
+        offset=np.asarray(offset, dtype=np.float64), texts=tuple(texts), utterances=len(arrays),
+        anchors=tuple(anchors), seconds=seconds,
+    )
+    return table, {anchor: [hyps[0].text for hyps in per_anchor] for anchor, per_anchor in zip(anchors, lists)}
+
+
+def _decode_nbest(decoder: Decoder, arrays: list[np.ndarray], where: list[str], k: int,
+                  threads: int) -> list[list[Hypothesis]]:
+    """N-best lists of every array, in order, on `threads` threads taking small chunks as they go (utterances differ
+    in length). A native search keeps per-call workspaces, so each thread decodes with its own copy of the decoder
+    (`reconfigure()` shares the LM, not the workspaces); the search releases the GIL."""
+    threads = max(1, min(threads, len(arrays)))
+    if threads == 1:
+        return [decoder.decode_nbest(x, k, where=w) for x, w in zip(arrays, where)]
+    local = threading.local()
+
+    def work(start: int) -> list[list[Hypothesis]]:
+        if not hasattr(local, "decoder"):
+            local.decoder = decoder.reconfigure()
+        end = min(start + _THREAD_CHUNK, len(arrays))
+        return [local.decoder.decode_nbest(arrays[i], k, where=where[i]) for i in range(start, end)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [lists for part in pool.map(work, range(0, len(arrays), _THREAD_CHUNK)) for lists in part]
+
+
+def _parts(hypothesis: Hypothesis, anchor: Anchor, scorer: LMScorer) -> tuple[float, int, float]:
+    """(lm, words, offset) of one hypothesis found at `anchor`: the LM scoring variant that reproduces the search's
+    LM part there (a text the search ended with a delimiter scores an extra empty word), and what is left over."""
+    reported = (hypothesis.score or 0.0) - (hypothesis.acoustic_score or 0.0)
+    best = None
+    for trailing in (False, True):
+        raw, count = scorer.score(hypothesis.text, trailing)
+        rest = reported - anchor.alpha * raw - anchor.beta * count
+        if best is None or abs(rest) < abs(best[2]):
+            best = (raw, count, rest)
+        if abs(rest) <= _MATCH_TOLERANCE:
+            break
+    return best
+
+
+def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequence[float],
+            betas: Sequence[float], counted: dict[tuple[int, str], tuple[int, int]] | None = None
+            ) -> list[RescoredPoint]:
+    """WER and CER at each (alphas[p], betas[p]) when every utterance takes its best-scoring hypothesis there.
+
+    Corpus rates as experiments.scoring computes them: utterances without a reference or with an empty one are
+    left out, errors are summed and divided by the reference words (characters). `counted` caches each (utterance,
+    text)'s word and character errors across calls on growing tables.
+    """
+    if len(references) != table.utterances:
+        raise RescoreError(f"{len(references)} references for N-best lists of {table.utterances} utterances")
+    chosen = table.choose(alphas, betas)  # [points, U]
+    word_errors, char_errors, ref_words, ref_chars, scored = _errors(table, references,
+                                                                     {} if counted is None else counted)
+    points = []
+    for p, (alpha, beta) in enumerate(zip(alphas, betas)):
+        picks = chosen[p][scored]
+        wer = float(word_errors[picks].sum() / ref_words) if ref_words else None
+        cer = float(char_errors[picks].sum() / ref_chars) if ref_chars else None
+        points.append(RescoredPoint(float(alpha), float(beta), wer, cer))
+    return points
+
+
+def _errors(table: NBestTable, references: Sequence[str | None], counted: dict[tuple[int, str], tuple[int, int]]):
+    """Word and character errors of every entry against its utterance's reference, the reference totals, and the
+    utterances that count."""
+    from rapidfuzz.distance import Levenshtein
+
+    word_errors = np.zeros(len(table), dtype=np.int64)
+    char_errors = np.zeros(len(table), dtype=np.int64)
+    cleaned = [None if r is None or not r.strip() else r.strip() for r in references]
+    for i, (u, text) in enumerate(zip(table.utterance.tolist(), table.texts)):
+        reference = cleaned[u]
+        if reference is None:
+            continue
+        if (u, text) not in counted:
+            counted[(u, text)] = (Levenshtein.distance(reference.split(), text.split()),
+                                  Levenshtein.distance(reference, text.strip()))
+        word_errors[i], char_errors[i] = counted[(u, text)]
+    scored = np.array([r is not None for r in cleaned], dtype=bool)
+    ref_words = sum(len(r.split()) for r in cleaned if r is not None)
+    ref_chars = sum(len(r) for r in cleaned if r is not None)
+    return word_errors, char_errors, ref_words, ref_chars, scored
+
+
+def default_anchors(alphas: Sequence[float], betas: Sequence[float]) -> tuple[Anchor, ...]:
+    """One anchor at the grid's middle value of each axis (the lower middle for an even count)."""
+    ordered_a, ordered_b = sorted(alphas), sorted(betas)
+    return (Anchor(ordered_a[(len(ordered_a) - 1) // 2], ordered_b[(len(ordered_b) - 1) // 2]),)
+
+
+def parse_anchors(specs: Sequence[str]) -> tuple[Anchor, ...]:
+    """`["0.5,1", "1.0,2"]` -> anchors at (0.5, 1) and (1.0, 2)."""
+    anchors = []
+    for spec in specs:
+        parts = spec.split(",")
+        try:
+            alpha, beta = (float(p) for p in parts)
+        except ValueError:
+            raise RescoreError(f"--anchor {spec!r}: expected ALPHA,BETA (e.g. 0.5,1.0)") from None
+        if not (math.isfinite(alpha) and math.isfinite(beta)):
+            raise RescoreError(f"--anchor {spec!r}: alpha and beta must be finite numbers")
+        anchors.append(Anchor(alpha, beta))
+    if len(set(anchors)) != len(anchors):
+        raise RescoreError(f"--anchor repeats a point: {list(specs)}")
+    return tuple(anchors)

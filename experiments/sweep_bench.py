@@ -1,0 +1,193 @@
+"""What a sweep by rescoring costs and loses against the exhaustive grid, on one store (`decode bench-sweep`).
+
+    from experiments.sweep_bench import bench_sweep
+    result = bench_sweep("data/heldout-store", "lm/build/4gram.bin", work_dir="runs/bench-sweep/heldout-store")
+
+Measured, in this order, on the same store, LM and grid:
+
+- one_decode_seconds: wall time of one fastbeam decode of the whole store (`evaluate`, the decoder's threads on every
+  usable core) at the grid's middle point; the median of `repeats`; and again right before each rescoring sweep,
+  which that sweep's cost is divided by (a shared machine's speed drifts within minutes);
+- the exhaustive grid: `sweep(method="grid")`, every point decoded; its best exact WER is the yardstick, and its
+  results give the exact WER of any grid point (decoding is deterministic);
+- rescoring sweeps as a user runs them, `sweep(method="rescore")` into a fresh run directory each, for every anchor
+  set, N-best size and number of exact decodes: the seconds of their decoding and re-ranking (`work_seconds`, which
+  the run records: N-best decodes, re-ranking, exact decodes) and of the whole call (reports and heatmap included),
+  the chosen point's exact WER and its gap to the exhaustive best; and whether every exact point's WER equals the
+  exhaustive grid's at that point (the N-best list's first entry is the decode).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from decoders.config import DecoderConfig
+from decoders.factory import build_decoder
+from experiments.evaluate import evaluate
+from experiments.grid import Grid
+from experiments.rescore import (
+    DEFAULT_EXACT,
+    DEFAULT_NBEST,
+    Anchor,
+    default_anchors,
+)
+from experiments.sweep import sweep
+from lm.model import LanguageModelCache
+from logits.store import LogitsStore
+
+GRID_ALPHAS = "0.1:1.9:0.2"
+GRID_BETAS = "0:4.5:0.5"
+NBESTS = (8, 32, 128)
+
+Say = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One rescoring sweep: its settings, cost and the exact WER of the point it chose."""
+
+    anchor_set: str  # its name in the table
+    anchors: tuple[tuple[float, float], ...]
+    nbest: int
+    exact: int
+    default: bool  # the settings `decode sweep --method rescore` uses without options
+    hypotheses: int  # entries of its final N-best table
+    work_seconds: float  # N-best decodes (the exact ones included) and re-ranking, as the run records them
+    one_decode_seconds: float  # one fastbeam decode of the store, timed right before this sweep
+    sweep_seconds: float  # the whole sweep() call: reports, heatmap, greedy included
+    best_rescored_wer: float | None
+    chosen_alpha: float
+    chosen_beta: float
+    chosen_wer: float
+    gap: float  # chosen_wer - the exhaustive best, in WER (0.003 = 0.3 points)
+    exact_agrees: bool  # every point it decoded has the exhaustive grid's WER there
+
+
+@dataclass(frozen=True)
+class SweepBench:
+    store: str
+    utterances: int
+    lm: str
+    alphas: tuple[float, ...]
+    betas: tuple[float, ...]
+    one_decode_seconds: float
+    grid_seconds: float
+    grid_best: tuple[float, float, float]  # alpha, beta, WER
+    variants: tuple[Variant, ...]
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"variants": [asdict(v) | {"work_ratio": v.work_seconds / v.one_decode_seconds}
+                                            for v in self.variants]}
+
+
+def anchor_sets(alphas: Sequence[float], betas: Sequence[float]) -> dict[str, tuple[Anchor, ...]]:
+    """The anchor sets the variants try: the grid's middle (the default); two along alpha (a quarter and three
+    quarters of the way, at the middle beta); three (lowest, middle, highest alpha)."""
+    a, b = sorted(alphas), sorted(betas)
+    mid_b = b[(len(b) - 1) // 2]
+    return {
+        "middle": default_anchors(alphas, betas),
+        "2 along alpha": (Anchor(a[len(a) // 4], mid_b), Anchor(a[(3 * len(a)) // 4], mid_b)),
+        "3 along alpha": (Anchor(a[0], mid_b), Anchor(a[(len(a) - 1) // 2], mid_b), Anchor(a[-1], mid_b)),
+    }
+
+
+def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas: str = GRID_ALPHAS,
+                betas: str = GRID_BETAS, nbests: Sequence[int] = NBESTS, exacts: Sequence[int] = (1, DEFAULT_EXACT),
+                repeats: int = 3, workers: int | None = None, say: Say = _quiet) -> SweepBench:
+    opened = LogitsStore.open(store)
+    grid = Grid.of(alphas, betas)
+    work_dir = Path(work_dir)
+    middle = default_anchors(grid.alphas, grid.betas)[0]
+    decoder = build_decoder(DecoderConfig("fastbeam", {"lm": str(lm), "alpha": middle.alpha, "beta": middle.beta}),
+                            opened.vocabulary, LanguageModelCache())
+    evaluate(opened, decoder)  # warm-up: page the store and the LM in
+    one = statistics.median(_timed(lambda: evaluate(opened, decoder)) for _ in range(repeats))
+    say(f"{opened.path}: one fastbeam decode {one:.2f} s; exhaustive {grid.describe()}")
+
+    shutil.rmtree(work_dir / "grid", ignore_errors=True)  # timed from scratch
+    started = time.perf_counter()
+    exhaustive = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=work_dir / "grid",
+                       show_progress=False)
+    grid_seconds = time.perf_counter() - started
+    exact_wer = {(p.alpha, p.beta): p.wer for p in exhaustive.results.points}
+    best = exhaustive.best
+
+    variants = []
+    for name, anchors in anchor_sets(grid.alphas, grid.betas).items():
+        for n in nbests:
+            for exact in exacts:
+                say(f"rescoring: {n}-best at {name}, {exact} exact")
+                fresh = work_dir / "rescore"
+                shutil.rmtree(fresh, ignore_errors=True)
+                now = _timed(lambda: evaluate(opened, decoder))
+                began = time.perf_counter()
+                result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
+                               show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact)
+                took = time.perf_counter() - began
+                results, chosen = result.results, result.best
+                decoded = [p for p in results.points if p.key in results.exact_keys]
+                variants.append(Variant(
+                    anchor_set=name, anchors=tuple((a.alpha, a.beta) for a in anchors), nbest=n, exact=exact,
+                    default=(name == "middle" and n == DEFAULT_NBEST and exact == DEFAULT_EXACT),
+                    hypotheses=int(results.run.rescore.get("hypotheses", 0)),
+                    work_seconds=float(results.run.rescore["seconds"]), one_decode_seconds=now, sweep_seconds=took,
+                    best_rescored_wer=results.best_rescored.wer, chosen_alpha=chosen.alpha, chosen_beta=chosen.beta,
+                    chosen_wer=chosen.wer, gap=chosen.wer - best.wer,
+                    exact_agrees=all(p.wer == exact_wer[(p.alpha, p.beta)] for p in decoded)))
+    return SweepBench(
+        store=str(opened.path), utterances=len(opened), lm=str(lm), alphas=grid.alphas, betas=grid.betas,
+        one_decode_seconds=one, grid_seconds=grid_seconds, grid_best=(best.alpha, best.beta, best.wer),
+        variants=tuple(variants))
+
+
+def format_sweep_bench(bench: SweepBench) -> str:
+    """The bench as a table: one decode and the exhaustive grid, then every rescoring sweep (* the default)."""
+    grid_a, grid_b, grid_wer = bench.grid_best
+    lines = [
+        f"store {bench.store} ({bench.utterances} utterances), {len(bench.alphas)} x {len(bench.betas)} grid "
+        f"(alpha {bench.alphas[0]:g}..{bench.alphas[-1]:g}, beta {bench.betas[0]:g}..{bench.betas[-1]:g})",
+        f"one fastbeam decode  {bench.one_decode_seconds:7.2f} s",
+        f"exhaustive grid      {bench.grid_seconds:7.2f} s  best alpha {grid_a:g}, beta {grid_b:g}: "
+        f"WER {100 * grid_wer:.2f}%",
+        "",
+        f"{'anchors':<15} {'N':>4} {'exact':>5} {'hyps':>6} {'work_s':>7} {'x decode':>8} {'call_s':>7} "
+        f"{'est. WER':>8} {'chosen':>10} {'exact WER':>9} {'gap':>6}",
+    ]
+    for v in bench.variants:
+        flag = "*" if v.default else " "
+        lines.append(
+            f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {v.hypotheses:>6} {v.work_seconds:>7.2f} "
+            f"{v.work_seconds / v.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
+            f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
+            f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
+                                                                   "from the grid's!)"))
+    lines.append("work_s: N-best decodes (exact points included) and re-ranking, as the run records them; x decode: "
+                 "over one decode timed just before; call_s: the whole sweep call; gap: chosen exact WER minus the "
+                 "exhaustive best, in WER points; * the default settings")
+    return "\n".join(lines)
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
