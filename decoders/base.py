@@ -9,7 +9,7 @@ import numpy as np
 
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import EMPTY, Hypothesis
+from decoders.hypothesis import EMPTY, Hypothesis, ScoredText
 from logits.checks import check_logprobs
 from logits.vocabulary import Vocabulary
 
@@ -85,6 +85,16 @@ class Decoder(abc.ABC):
 
     def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
         raise NotImplementedError
+
+    def scored_nbest(self, arrays: Sequence[np.ndarray], k: int, threads: int | None = None,
+                     where: Sequence[str] | None = None) -> list[list[ScoredText]]:
+        """The `k` best hypotheses of each array with their score parts (what re-ranking at other weights needs).
+
+        Here from decode_nbest, without the LM parts; decoders that know them (fastbeam) override this.
+        """
+        names = where or [f"batch item {i}" for i in range(len(arrays))]
+        return [[ScoredText(h.text, h.acoustic_score or 0.0, h.score or 0.0) for h in self.decode_nbest(x, k, w)]
+                for x, w in zip(arrays, names)]
 
     def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
         """Decode many utterances, results in input order. `threads` counts only for `threaded` decoders."""

@@ -21,7 +21,7 @@ from decoders.base import ProgressCallback
 from decoders.beam_base import BeamDecoder
 from decoders.constants import MIN_TOKEN_PROBABILITY
 from decoders.errors import DecoderConfigError
-from decoders.hypothesis import EMPTY, Hypothesis, frames_array
+from decoders.hypothesis import EMPTY, Hypothesis, ScoredText, frames_array
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
 from logits.checks import check_logprobs
@@ -188,6 +188,23 @@ class FastBeamDecoder(BeamDecoder):
 
     def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
         return [_hypothesis(result) for result in self._search.decode_nbest(search_input(logprobs), k)]
+
+    def scored_nbest(self, arrays: Sequence[np.ndarray], k: int, threads: int | None = None,
+                     where: Sequence[str] | None = None) -> list[list[ScoredText]]:
+        """The `k` best final beams of each array with their LM parts, searched on `threads` native threads (default:
+        the cores this process may use) without building word frames: the N-best lists of a rescoring sweep."""
+        if k < 1:
+            raise DecoderConfigError(f"N-best lists need k >= 1, got {k}")
+        threads = _available_cores() if threads is None else int(threads)
+        names = where or [f"batch item {i}" for i in range(len(arrays))]
+        checked = [check_logprobs(x, self.vocabulary.size, w) for x, w in zip(arrays, names)]
+        lists: list[list[ScoredText]] = [[ScoredText("", 0.0, 0.0, 0.0, 0)]] * len(checked)  # 0 frames, as EMPTY
+        positions = [i for i, logprobs in enumerate(checked) if logprobs.shape[0]]
+        inputs = [search_input(np.asarray(checked[i], dtype=np.float32)) for i in positions]
+        for i, entries in zip(positions, self._search.score_parts_batch(inputs, k, threads=threads)):
+            lists[i] = [ScoredText(normalize_transcript(text), acoustic, score, lm, words)
+                        for text, acoustic, score, lm, words in entries]
+        return lists
 
     def decode_batch(self, batch: Sequence[np.ndarray], threads: int | None = None) -> list[Hypothesis]:
         """Decode many utterances on `threads` native threads (default: the cores this process may use).

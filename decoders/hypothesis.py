@@ -28,6 +28,20 @@ def frames_array(spans: Iterable[tuple[int, int]]) -> np.ndarray:
 NO_FRAMES = frames_array([])
 
 
+class ScoredText(NamedTuple):
+    """A final hypothesis as a rescorer needs it: its text and the parts of its score, without word frames.
+
+    `score` = `acoustic` + alpha * `lm_logprob` + beta * `lm_words` (+ hotword boosts). `lm_logprob` (natural log,
+    before the weights) and `lm_words` (the words the LM scored) are None where the decoder does not report them.
+    """
+
+    text: str
+    acoustic: float
+    score: float
+    lm_logprob: float | None = None
+    lm_words: int | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Hypothesis:
     """The best transcript of one utterance.

@@ -7,10 +7,11 @@ A beam search with shallow fusion ranks a final hypothesis by
 
 where `lm` is the natural-log LM probability of its words (KenLM's log10 scores times ln 10, an OOV word charged
 `unk_score_offset`, `<s>`/`</s>` around it when `lm_score_boundary`) and `words` the words the LM scored. Both depend
-on the text alone, so they are computed here, in Python, with the same KenLM model the decoder loaded (its
-`kenlm.Model` from the LM cache), reproducing pyctcdecode 0.5.0's final-beam scoring (LanguageModel.score with
-is_last_word on the last word). Whatever the search added besides (hotword boosts) is kept per hypothesis as an
-offset, measured at its anchor: score = reported acoustic + reported LM part there, exactly.
+on the text alone. fastbeam's search reports them with each hypothesis (`Decoder.scored_nbest`); for other N-best
+decoders they are computed here, in Python, with the same KenLM model the decoder loaded (its `kenlm.Model` from the
+LM cache), reproducing pyctcdecode 0.5.0's final-beam scoring (LanguageModel.score with is_last_word on the last
+word). Whatever the search added besides (hotword boosts) is kept per hypothesis as an offset, measured at its
+anchor: score = reported acoustic + reported LM part there, exactly.
 
 Rescoring sees only the hypotheses the anchors' searches kept, so a far-off weight can prefer a text none of them
 found: the rescored WER is an estimate, and a rescore sweep decodes its best few points exactly (experiments.sweep).
@@ -19,16 +20,14 @@ found: the rescored WER is an estimate, and a rescore sweep decodes its best few
 from __future__ import annotations
 
 import math
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from decoders.base import Decoder
-from decoders.hypothesis import Hypothesis
+from decoders.hypothesis import ScoredText
 from experiments.grid import GridPoint
 from lm.model import LoadedLM
 from logits.errors import LabError
@@ -36,12 +35,10 @@ from logits.store import LogitsStore
 
 LN10 = math.log(10)
 DEFAULT_NBEST = 32
-DEFAULT_EXACT = 2
+DEFAULT_EXACT = 3
 # How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
 # float32 acoustic steps but its LM part in double; a hotword boost is a difference of 1e-2 or more).
 _MATCH_TOLERANCE = 1e-6
-# Utterances a decoding thread takes at a time: small enough to even out long and short ones.
-_THREAD_CHUNK = 8
 
 
 class RescoreError(LabError):
@@ -186,10 +183,10 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
     arrays = [logprobs for _, logprobs in store]
     where = [f"utterance {utt.id!r} of {store.path}" for utt in store.utterances]
     started = time.perf_counter()
-    lists: list[list[list[Hypothesis]]] = []  # [anchor][utterance] -> hypotheses
+    lists: list[list[list[ScoredText]]] = []  # [anchor][utterance] -> hypotheses
     for anchor in anchors:
         weighted = decoder.reconfigure(alpha=anchor.alpha, beta=anchor.beta)
-        lists.append(_decode_nbest(weighted, arrays, where, k, threads))
+        lists.append(weighted.scored_nbest(arrays, k, threads=threads, where=where))
     seconds = time.perf_counter() - started
 
     utterance, acoustic, lm, words, offset, texts = [], [], [], [], [], []
@@ -198,7 +195,7 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
             for hypothesis in per_anchor[u]:
                 raw, count, rest = _parts(hypothesis, anchor, scorer)
                 utterance.append(u)
-                acoustic.append(hypothesis.acoustic_score or 0.0)
+                acoustic.append(hypothesis.acoustic)
                 lm.append(raw)
                 words.append(count)
                 offset.append(rest)
@@ -212,30 +209,14 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
     return table, {anchor: [hyps[0].text for hyps in per_anchor] for anchor, per_anchor in zip(anchors, lists)}
 
 
-def _decode_nbest(decoder: Decoder, arrays: list[np.ndarray], where: list[str], k: int,
-                  threads: int) -> list[list[Hypothesis]]:
-    """N-best lists of every array, in order, on `threads` threads taking small chunks as they go (utterances differ
-    in length). A native search keeps per-call workspaces, so each thread decodes with its own copy of the decoder
-    (`reconfigure()` shares the LM, not the workspaces); the search releases the GIL."""
-    threads = max(1, min(threads, len(arrays)))
-    if threads == 1:
-        return [decoder.decode_nbest(x, k, where=w) for x, w in zip(arrays, where)]
-    local = threading.local()
-
-    def work(start: int) -> list[list[Hypothesis]]:
-        if not hasattr(local, "decoder"):
-            local.decoder = decoder.reconfigure()
-        end = min(start + _THREAD_CHUNK, len(arrays))
-        return [local.decoder.decode_nbest(arrays[i], k, where=where[i]) for i in range(start, end)]
-
-    with ThreadPoolExecutor(threads) as pool:
-        return [lists for part in pool.map(work, range(0, len(arrays), _THREAD_CHUNK)) for lists in part]
-
-
-def _parts(hypothesis: Hypothesis, anchor: Anchor, scorer: LMScorer) -> tuple[float, int, float]:
-    """(lm, words, offset) of one hypothesis found at `anchor`: the LM scoring variant that reproduces the search's
-    LM part there (a text the search ended with a delimiter scores an extra empty word), and what is left over."""
-    reported = (hypothesis.score or 0.0) - (hypothesis.acoustic_score or 0.0)
+def _parts(hypothesis: ScoredText, anchor: Anchor, scorer: LMScorer) -> tuple[float, int, float]:
+    """(lm, words, offset) of one hypothesis found at `anchor`: the decoder's own LM parts where it reports them
+    (fastbeam), else the LM scoring variant that reproduces the search's LM part there (a text the search ended with
+    a delimiter scores an extra empty word); the offset is what is left over (hotword boosts)."""
+    reported = hypothesis.score - hypothesis.acoustic
+    if hypothesis.lm_logprob is not None and hypothesis.lm_words is not None:
+        raw, count = hypothesis.lm_logprob, hypothesis.lm_words
+        return raw, count, reported - anchor.alpha * raw - anchor.beta * count
     best = None
     for trailing in (False, True):
         raw, count = scorer.score(hypothesis.text, trailing)

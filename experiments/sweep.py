@@ -274,10 +274,11 @@ def sweep(
 
 def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id: int, tasks: list[Task],
              rescoring: Mapping[str, Any], exact: int, threads: int) -> set[str]:
-    """A rescoring sweep: N-best lists at the anchors; then `exact` times, every grid point re-ranked and the best
-    estimate not yet decoded decoded exactly, with N-best lists too (their first entries are the exact decode, the
-    rest join the table, so each decode sharpens the next estimates); the final estimates stored apart. Every
-    anchor on the grid and every point decoded is stored as an exact result.
+    """A rescoring sweep: N-best lists at the anchors; then up to `exact` times, every grid point re-ranked and the
+    best estimate not yet decoded decoded exactly, with N-best lists too (their first entries are the exact decode,
+    the rest join the table, so each decode sharpens the next estimates), stopping early once the best estimate is a
+    point already decoded exactly; the final estimates stored apart. Every anchor on the grid and every point
+    decoded is stored as an exact result.
 
     Returns the keys of the results this stored. Decodes here (the lists need the store and its threads), whatever
     executor the sweep has.
@@ -313,9 +314,14 @@ def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id
 
     table = decode_at([Anchor(a, b) for a, b in rescoring["anchors"]])
     counted: dict = {}  # errors of each (utterance, text): the table grows, its texts repeat
+    anchored = len(exact_keys)
     for _ in range(exact):
         estimates = rescore(table, store.references, alphas, betas, counted)
         ranked = sorted(zip(tasks, estimates), key=lambda pair: _estimate_order(pair[1]))
+        if len(exact_keys) > anchored and ranked[0][0].key in exact_keys:
+            # Converged: the best estimate is a point decoded exactly since the anchors, with its own lists in the
+            # table. (An anchor alone does not count: estimates far from it are pessimistic, which flatters it.)
+            break
         following = next((task for task, _ in ranked if task.key not in exact_keys), None)
         if following is None:  # every grid point decoded
             break

@@ -25,6 +25,7 @@ from experiments.rescore import (
 )
 from experiments.results import ResultsDB
 from experiments.sweep import sweep
+from decoders.base import Decoder
 from lm.model import LanguageModelCache
 
 runner = CliRunner()
@@ -39,10 +40,22 @@ def _decoder(store, lm, **params):
 
 @pytest.mark.parametrize("boundary", [True, False])
 def test_the_lm_part_recomputed_from_text_is_the_searchs(store, lm, boundary):
+    """fastbeam reports each hypothesis's LM part; recomputed from the text alone (what rescoring does for decoders
+    that do not report it) it is the same, and weighted it is the whole of the search's LM score."""
     decoder, scorer = _decoder(store, lm, alpha=0.7, beta=1.5, lm_score_boundary=boundary)
     table, _ = nbest_table(store, decoder, [Anchor(0.7, 1.5)], 8, scorer, threads=2)
     assert len(table) > len(store)  # lists of more than one hypothesis
     assert np.abs(table.offset).max() < 1e-6  # nothing left over: alpha * lm + beta * words is the LM part
+    for entries in decoder.scored_nbest([x for _, x in store], 8, threads=2):
+        for entry in entries:
+            trailing = entry.lm_words != len(entry.text.split())  # the last word was finished: "" is scored too
+            assert (trailing and entry.lm_words == len(entry.text.split()) + 1) or not trailing
+            lm_logprob, words = scorer.score(entry.text, trailing)
+            assert (entry.lm_logprob, entry.lm_words) == (pytest.approx(lm_logprob, abs=1e-9), words)
+    generic = Decoder.scored_nbest(decoder, [x for _, x in store][:3], 8)  # the base class's way: no LM parts
+    assert [[e.text for e in entries] for entries in generic] == [
+        [e.text for e in entries] for entries in decoder.scored_nbest([x for _, x in store][:3], 8)]
+    assert all(e.lm_logprob is None for entries in generic for e in entries)
 
 
 def test_rescored_scores_equal_a_decode_at_other_weights(store, lm):

@@ -178,7 +178,11 @@ lm::WordIndex BeamSearch::vocab_index(int word) {
 }
 
 double BeamSearch::word_score(const LMState& in, int word, bool end_of_sentence, LMState& out) {
-  // pyctcdecode's LanguageModel.score, term by term.
+  return params_.alpha * word_log10(in, word, end_of_sentence, out) * kLogBaseChange + params_.beta;
+}
+
+double BeamSearch::word_log10(const LMState& in, int word, bool end_of_sentence, LMState& out) {
+  // pyctcdecode's LanguageModel.score, term by term, before the weights.
   const lm::WordIndex index = vocab_index(word);
   double score = lm_->score(in, index, out);
   const CharTrie& unigrams = lm_->unigrams();
@@ -192,14 +196,16 @@ double BeamSearch::word_score(const LMState& in, int word, bool end_of_sentence,
     }
     score = score + end;
   }
-  return params_.alpha * score * kLogBaseChange + params_.beta;
+  return score;
 }
 
 void BeamSearch::score_text(int text) {
   TextNode& node = texts_[text];
   const TextNode& parent = texts_[node.parent];  // always scored: it was the text of a beam one frame earlier
-  const double score = word_score(parent.state, node.word, false, node.state);
-  node.raw_lm = parent.raw_lm + score;
+  const double log10 = word_log10(parent.state, node.word, false, node.state);
+  node.raw_lm = parent.raw_lm + (params_.alpha * log10 * kLogBaseChange + params_.beta);
+  node.log10_lm = parent.log10_lm + log10;
+  node.words = parent.words + 1;
   node.lm_hw = node.raw_lm + hotword_score(text);
   node.scored = true;
 }
@@ -365,8 +371,11 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
     FinalBeam& f = finals[i];
     if (lm_ != nullptr) {
       LMState out;
-      const double raw = texts_[f.base].raw_lm + word_score(texts_[f.base].state, f.next, true, out);
+      const double log10 = word_log10(texts_[f.base].state, f.next, true, out);
+      const double raw = texts_[f.base].raw_lm + (params_.alpha * log10 * kLogBaseChange + params_.beta);
       f.score = f.logit + (raw + hotword_score(f.text));
+      f.lm_logprob = (texts_[f.base].log10_lm + log10) * kLogBaseChange;
+      f.lm_words = texts_[f.base].words + 1;
     } else {
       f.score = f.logit + hotword_score(f.text) + words_[0].partial;
     }
@@ -395,6 +404,8 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
     SearchResult result;
     result.acoustic_score = win.logit;
     result.score = win.score;
+    result.lm_logprob = win.lm_logprob;
+    result.lm_words = win.lm_words;
     for (size_t i = 0; i < path.size(); ++i) {
       std::string word = word_string(path[i]);
       if (i > 0) result.text += ' ';

@@ -78,6 +78,11 @@ struct SearchResult {
   std::string text;
   double acoustic_score = 0.0;  // pyctcdecode's logit_score
   double score = 0.0;           // pyctcdecode's combined_score
+  // The LM part of `score` before the weights (0 without an LM): score = acoustic_score + alpha * lm_logprob +
+  // beta * lm_words + hotword boosts. lm_logprob is natural-log (KenLM's log10 scores, unknown-word offsets and the
+  // end of sentence, times ln 10); lm_words counts the words the LM scored, the final (possibly empty) one included.
+  double lm_logprob = 0.0;
+  int lm_words = 0;
   std::vector<WordFrames> words;
 };
 
@@ -113,6 +118,8 @@ class BeamSearch {
     int32_t hot_count;   // how many of the text's words are hotwords
     bool scored;
     double raw_lm;       // sum of the weighted word scores (pyctcdecode's raw_lm_score)
+    double log10_lm;     // the same before the weights: sum of the words' log10 scores and unknown-word offsets
+    int32_t words;       // words scored
     double lm_hw;        // raw_lm + hotword score of the text
     LMState state;
   };
@@ -138,6 +145,8 @@ class BeamSearch {
   struct FinalBeam {
     int32_t text, base, next, frames;
     double logit, score;
+    double lm_logprob = 0.0;
+    int lm_words = 0;
   };
 
   // A step of the word trie by one label (see step_cache_).
@@ -161,6 +170,7 @@ class BeamSearch {
   int push_frames(int list, int start, int end);
   void score_text(int text);
   double word_score(const LMState& in, int word, bool end_of_sentence, LMState& out);
+  double word_log10(const LMState& in, int word, bool end_of_sentence, LMState& out);
   lm::WordIndex vocab_index(int word);
   std::string word_string(int word) const;
   double partial_score(const WordNode& node) const;

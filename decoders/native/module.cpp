@@ -36,6 +36,11 @@ py::tuple to_python(const SearchResult& result) {
   return py::make_tuple(result.text, result.acoustic_score, result.score, words);
 }
 
+void raise_first(const std::vector<std::string>& errors) {
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (!errors[i].empty()) throw std::runtime_error("batch item " + std::to_string(i) + ": " + errors[i]);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_kernels, m) {
@@ -120,14 +125,37 @@ PYBIND11_MODULE(_kernels, m) {
               py::gil_scoped_release release;
               results = searcher.decode_batch(inputs, threads, errors);
             }
-            for (size_t i = 0; i < errors.size(); ++i)
-              if (!errors[i].empty()) throw std::runtime_error("batch item " + std::to_string(i) + ": " + errors[i]);
+            raise_first(errors);
             py::list out;
             for (const SearchResult& r : results) out.append(to_python(r));
             return out;
           },
           py::arg("batch"), py::arg("threads") = 1,
-          "decode() for many utterances on `threads` native threads; results in input order.");
+          "decode() for many utterances on `threads` native threads; results in input order.")
+      .def(
+          "score_parts_batch",
+          [](Searcher& searcher, const std::vector<Array>& batch, int k, int threads) {
+            std::vector<Input> inputs;
+            for (const Array& array : batch) inputs.push_back(view(array));
+            std::vector<std::string> errors;
+            std::vector<std::vector<SearchResult>> results;
+            {
+              py::gil_scoped_release release;
+              results = searcher.decode_nbest_batch(inputs, k, threads, errors);
+            }
+            raise_first(errors);
+            py::list out;
+            for (const auto& beams : results) {
+              py::list entries;
+              for (const SearchResult& r : beams)
+                entries.append(py::make_tuple(r.text, r.acoustic_score, r.score, r.lm_logprob, r.lm_words));
+              out.append(entries);
+            }
+            return out;
+          },
+          py::arg("batch"), py::arg("k"), py::arg("threads") = 1,
+          "The k best final beams of many utterances on `threads` native threads, without word frames: per "
+          "utterance [(text, acoustic_score, score, lm_logprob, lm_words), ...], best first (see SearchResult).");
 
   m.def(
       "best_paths",

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "beam_search.hpp"
@@ -43,7 +44,24 @@ class Searcher {
   // its message is in errors[i].
   std::vector<SearchResult> decode_batch(const std::vector<Input>& inputs, int threads,
                                          std::vector<std::string>& errors) {
-    std::vector<SearchResult> results(inputs.size());
+    return map(inputs, threads, errors, [](BeamSearch& search, const Input& input) {
+      return search.decode(input.data, input.frames, input.columns);
+    });
+  }
+
+  // decode_nbest() of every input, likewise.
+  std::vector<std::vector<SearchResult>> decode_nbest_batch(const std::vector<Input>& inputs, int k, int threads,
+                                                            std::vector<std::string>& errors) {
+    return map(inputs, threads, errors, [k](BeamSearch& search, const Input& input) {
+      return search.decode_nbest(input.data, input.frames, input.columns, k);
+    });
+  }
+
+ private:
+  template <typename Decode>
+  auto map(const std::vector<Input>& inputs, int threads, std::vector<std::string>& errors, Decode decode)
+      -> std::vector<decltype(decode(std::declval<BeamSearch&>(), inputs[0]))> {
+    std::vector<decltype(decode(std::declval<BeamSearch&>(), inputs[0]))> results(inputs.size());
     errors.assign(inputs.size(), std::string());
     // Work stealing by an atomic counter: utterances differ in length, so a fixed split would leave a core idle.
     std::atomic<size_t> next{0};
@@ -51,7 +69,7 @@ class Searcher {
       Lease lease(*this);
       for (size_t i; (i = next.fetch_add(1)) < inputs.size();) {
         try {
-          results[i] = lease->decode(inputs[i].data, inputs[i].frames, inputs[i].columns);
+          results[i] = decode(*lease, inputs[i]);
         } catch (const std::exception& e) {
           errors[i] = e.what();
         }
@@ -59,13 +77,12 @@ class Searcher {
     };
     const size_t workers = std::max<size_t>(1, std::min<size_t>(std::max(threads, 1), inputs.size()));
     std::vector<std::thread> pool;
-    for (size_t k = 1; k < workers; ++k) pool.emplace_back(work);
+    for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
     work();
     for (std::thread& t : pool) t.join();
     return results;
   }
 
- private:
   // A workspace taken from the pool (or made) for the lifetime of the lease, then given back.
   class Lease {
    public:
@@ -85,6 +102,7 @@ class Searcher {
       owner_.idle_.push_back(std::move(search_));
     }
     BeamSearch* operator->() { return search_.get(); }
+    BeamSearch& operator*() { return *search_; }
 
    private:
     Searcher& owner_;
