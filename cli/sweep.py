@@ -59,7 +59,9 @@ def sweep(
     anchor: Annotated[Optional[list[str]], typer.Option(
         help="--method rescore: ALPHA,BETA to decode N-best lists at (repeatable; default: the grid's middle).")]
     = None,
-    exact: Annotated[int, typer.Option(help="--method rescore: at most this many best re-ranked points decoded exactly (it stops once the best estimate has been decoded).")] = 3,
+    exact: Annotated[int, typer.Option(help=(
+        "--method rescore: at most this many best re-ranked points decoded exactly (it stops once the best "
+        "estimate has been decoded)."))] = 3,  # experiments.rescore.DEFAULT_EXACT, not imported at start-up
     scheduler: Annotated[Optional[str], typer.Option(
         help="Decode the points on the Dask cluster of this scheduler (tcp://HOST:PORT; default: "
              "$DASK_SCHEDULER_ADDRESS, else local processes). Workers read the store and LM at the same paths.")]

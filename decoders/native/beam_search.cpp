@@ -324,16 +324,39 @@ void BeamSearch::prune() {
 }
 
 void BeamSearch::prune_history() {
-  // pyctcdecode's _prune_history: beams are best first, so the first of each key is the one kept.
+  // pyctcdecode's _prune_history: beams are best first, so the first of each key is the one kept. A key is the
+  // beam's unfinished word, last label and its text's last (LM order - 1) words, padded to a fixed width.
   const int history = lm_ != nullptr ? std::max(1, lm_->order() - 1) : 1;
-  history_seen_.clear();
+  const size_t width = static_cast<size_t>(history) + 2;
+  size_t slots = 16;
+  while (slots < 2 * beams_.size()) slots *= 2;
+  history_slots_.assign(slots, -1);
+  history_rows_.resize(beams_.size() * width);
   size_t kept = 0;
   for (size_t i = 0; i < beams_.size(); ++i) {
     const Beam& b = beams_[i];
-    history_key_.assign({b.word, b.last});
+    int32_t* row = history_rows_.data() + kept * width;
+    row[0] = b.word;
+    row[1] = b.last;
     int text = b.text;
-    for (int n = 0; n < history && text > 0; ++n, text = texts_[text].parent) history_key_.push_back(texts_[text].word);
-    if (history_seen_.insert(history_key_).second) beams_[kept++] = b;
+    for (size_t n = 2; n < width; ++n) {
+      row[n] = text > 0 ? texts_[text].word : -2;  // -2: the text has fewer words
+      if (text > 0) text = texts_[text].parent;
+    }
+    uint64_t hash = 1469598103934665603ull;
+    for (size_t n = 0; n < width; ++n) hash = (hash ^ static_cast<uint32_t>(row[n])) * 1099511628211ull;
+    size_t slot = hash & (slots - 1);
+    bool seen = false;
+    for (; history_slots_[slot] >= 0; slot = (slot + 1) & (slots - 1)) {
+      const int32_t* other = history_rows_.data() + static_cast<size_t>(history_slots_[slot]) * width;
+      if (std::equal(row, row + width, other)) {
+        seen = true;
+        break;
+      }
+    }
+    if (seen) continue;
+    history_slots_[slot] = static_cast<int32_t>(kept);
+    beams_[kept++] = b;
   }
   beams_.resize(kept);
 }

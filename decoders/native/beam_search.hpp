@@ -10,7 +10,6 @@
 // Word frames are a persistent linked list (a beam adds one entry per finished word, sharing its parent's list).
 #pragma once
 
-#include <set>
 #include <string>
 #include <vector>
 
@@ -205,8 +204,9 @@ class BeamSearch {
   };
   std::vector<Ranked> ranked_;
   std::vector<int> candidates_, above_;
-  std::set<std::vector<int32_t>> history_seen_;
-  std::vector<int32_t> history_key_;
+  // prune_history's keys, one fixed-width row per kept beam, and an open-addressing table of row numbers.
+  std::vector<int32_t> history_rows_;
+  std::vector<int32_t> history_slots_;
   PySetOrder set_order_;
 };
 
