@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -286,11 +286,13 @@ def cache_logits(
     config: str | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    ids: Collection[str] | None = None,
 ) -> CacheReport:
     """Cache MODEL's log-probs of every utterance of AUDIO in a logits store at OUT (resuming one left unfinished).
 
     `split` and `config` are for data sets (`config` is the data set configuration, like NAME:CONFIG); `limit` keeps
-    the first N utterances in id order; `overwrite` starts over even if OUT holds a store, complete or not.
+    the first N utterances in id order; `ids` keeps only those utterances (one worker's part, see `plan_parts`);
+    `overwrite` starts over even if OUT holds a store, complete or not.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -308,13 +310,14 @@ def cache_logits(
     if (out / STORE_FILE).exists() and not overwrite:
         raise StoreError(f"{out} already holds a complete store; delete it or pass overwrite (--force)")
     settings = {"model": str(model), "audio": str(audio), "split": split, "config": config, "dtype": dtype,
-                "batch_size": batch_size, "limit": limit}
+                "batch_size": batch_size, "limit": limit,
+                "ids": None if ids is None else hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()}
     _check_interrupted_run(out, settings)
 
     source = open_audio_source(audio, split=split, config=config)
     acoustic = load_acoustic_model(model, device, dtype)
     skipped: list[Skipped] = list(source.problems)
-    entries = source.entries[:limit] if limit is not None else source.entries
+    entries = _chosen(source, limit, ids)
     items = _probe(source, entries, acoustic, skipped)
     _note_conversions(items, acoustic.sampling_rate)
     _print_skipped(skipped)
@@ -405,6 +408,59 @@ def cache_logits(
         throughput=audio_seconds / loop_seconds if loop_seconds > 0 else 0.0,
         fingerprint=store.fingerprint,
     )
+
+
+def plan_parts(model: str, audio: str | Path, parts: int, batch_size: int = 8, limit: int | None = None,
+               split: str | None = None, config: str | None = None) -> tuple[list[list[str]], list[str]]:
+    """How `parts` workers share one cache run: each part's utterance ids, and the order of the whole store.
+
+    The order is the one `cache_logits` writes in (longest first, ties by id). Parts are contiguous runs of its
+    batches, cut where the audio is shared most evenly, so that every batch has the members it has in a single run
+    (a model without an attention mask gives logits that depend on batch mates); the parts merged in that order
+    (`logits.store.merge_stores`) fingerprint like a single run. Reads only the audio headers and the model's
+    feature extractor (for its sampling rate).
+    """
+    from transformers import AutoFeatureExtractor
+
+    if parts < 1:
+        raise CacheError(f"the cache needs at least one part, not {parts}")
+    if batch_size < 1:
+        raise CacheError(f"--batch-size must be at least 1, not {batch_size}")
+    try:
+        rate = int(AutoFeatureExtractor.from_pretrained(model).sampling_rate)
+    except (OSError, ValueError) as exc:
+        raise CacheError(f"cannot read the feature extractor of {model} ({exc})") from exc
+    source = open_audio_source(audio, split=split, config=config)
+    sized = []
+    for entry in _chosen(source, limit, None):
+        try:
+            sized.append((-source.info(entry).samples_at(rate), entry.id))
+        except AudioReadError:
+            continue  # the part that holds it would skip it; no part does, so nothing reports it twice
+    order = [utt_id for _, utt_id in sorted(sized)]
+    samples = {utt_id: -negative for negative, utt_id in sized}
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    total = sum(samples.values())
+    groups: list[list[str]] = [[] for _ in range(min(parts, len(batches)) or 1)]
+    done, part = 0, 0
+    for batch in batches:
+        # Move to the next part once this one holds its share of the audio (the last part takes the rest).
+        if part < len(groups) - 1 and groups[part] and done >= total * (part + 1) / len(groups):
+            part += 1
+        groups[part].extend(batch)
+        done += sum(samples[i] for i in batch)
+    return [group for group in groups if group], order
+
+
+def _chosen(source: AudioSource, limit: int | None, ids: Collection[str] | None) -> list[AudioEntry]:
+    entries = source.entries[:limit] if limit is not None else list(source.entries)
+    if ids is None:
+        return entries
+    wanted = set(ids)
+    missing = wanted - {entry.id for entry in entries}
+    if missing:
+        raise CacheError(f"{len(missing)} utterance(s) asked for are not in the audio (e.g. {sorted(missing)[0]!r})")
+    return [entry for entry in entries if entry.id in wanted]
 
 
 def _forward(acoustic: AcousticModel, waveforms: list[np.ndarray]) -> list[np.ndarray]:

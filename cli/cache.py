@@ -24,11 +24,20 @@ def cache(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N utterances (by id).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Data set split (e.g. test), for data set sources.")] = None,
     force: Annotated[bool, typer.Option(help="Start over: replace a store at --out, complete or interrupted.")] = False,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Cache on the Dask cluster of this scheduler (tcp://HOST:PORT), one part per worker, merged into one "
+             "store; workers see the model, audio and --out at the same paths.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: the run's report.")] = False,
 ) -> None:
     """Cache a model's log-probs for every utterance of an audio source (skips bad inputs, resumes when rerun)."""
-    report = cache_logits(model, audio, out, batch_size=batch_size, device=device, dtype=dtype,
-                          store_dtype=store_dtype, limit=limit, split=split, overwrite=force)
+    if scheduler:
+        from experiments.dask_cache import cache_on_cluster
+
+        report = cache_on_cluster(scheduler, model, audio, out, batch_size=batch_size, device=device, dtype=dtype,
+                                  store_dtype=store_dtype, limit=limit, split=split, overwrite=force)
+    else:
+        report = cache_logits(model, audio, out, batch_size=batch_size, device=device, dtype=dtype,
+                              store_dtype=store_dtype, limit=limit, split=split, overwrite=force)
     typer.echo(report.summary())
     if json_:
         emit_json(report.to_dict())

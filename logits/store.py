@@ -333,6 +333,39 @@ def write_store(
     return writer.store
 
 
+def merge_stores(parts: Sequence[str | Path], path: str | Path, order: Sequence[str],
+                 provenance: Mapping | None = None, overwrite: bool = False) -> LogitsStore:
+    """One store at `path` of the utterances of the complete stores `parts`, in the id order `order` (ids no part
+    holds are left out): what several workers caching slices of one data set make together. The parts must agree on
+    vocabulary, frames/s and dtype; the result fingerprints as a store written in that order by one writer would."""
+    opened = [LogitsStore.open(part) for part in parts]
+    if not opened:
+        raise StoreError("no stores to merge")
+    first = opened[0]
+    for store in opened[1:]:
+        if (store.vocabulary, store.frames_per_second, store.dtype) != (first.vocabulary, first.frames_per_second,
+                                                                        first.dtype):
+            raise StoreError(f"cannot merge {store.path} with {first.path}: their vocabulary, frames/s or dtype "
+                             "differ")
+    where: dict[str, tuple[LogitsStore, Utterance]] = {}
+    for store in opened:
+        for utt in store.utterances:
+            if utt.id in where:
+                raise StoreError(f"utterance {utt.id!r} is in both {where[utt.id][0].path} and {store.path}")
+            where[utt.id] = (store, utt)
+    unknown = sorted(set(where) - set(order))
+    if unknown:
+        raise StoreError(f"{len(unknown)} utterance(s) of the parts are not in the merge order (e.g. {unknown[0]!r})")
+    writer = StoreWriter(path, first.vocabulary, first.frames_per_second, provenance, dtype=first.dtype,
+                         overwrite=overwrite)
+    with writer:
+        for utt_id in order:
+            if utt_id in where and utt_id not in writer.done_ids:
+                store, utt = where[utt_id]
+                writer.add(utt_id, store[utt_id], utt.reference, normalised=True)
+    return writer.store
+
+
 def _committed_shards(path: Path) -> list[int]:
     """Shard numbers 0..k-1 whose index file exists (a gap ends the list: later ones are not trusted)."""
     done, n = [], 0
