@@ -24,7 +24,6 @@ import pytest
 from audio_fixtures import (
     AT_22050,
     UTTERANCES,
-    build_librispeech,
     build_tiny_filterbank_model,
     build_tiny_model,
     have_tools,
@@ -54,18 +53,7 @@ from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS  # noqa: E402
 IDS = sorted(UTTERANCES)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two-core machines shared with other jobs make multi-threaded torch erratic; one thread is steady and fast."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def libri(tmp_path_factory) -> Path:
-    return build_librispeech(tmp_path_factory.mktemp("audio") / "LibriSpeech" / "test-tiny")
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

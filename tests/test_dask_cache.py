@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from audio_fixtures import UTTERANCES, build_librispeech, build_tiny_model, have_tools
+from audio_fixtures import UTTERANCES, build_tiny_model, have_tools
 
 if not have_tools():
     pytest.skip("espeak-ng and sox are needed to make test speech (apt-get install espeak-ng sox)",
@@ -22,17 +22,8 @@ from cli.app import app  # noqa: E402
 from experiments.dask_cache import PARTS_SUFFIX, cache_on_cluster  # noqa: E402
 from logits.store import LogitsStore  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Dask workers run torch on one thread; the single-process reference must too, for bit-equal logits (torch's
-    sums differ in the last bits with the thread count)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Dask workers run torch on one thread; the single-process reference must too, for bit-equal logits.
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +31,6 @@ def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=":0") as local:
         yield local
-
-
-@pytest.fixture(scope="module")
-def libri(tmp_path_factory) -> Path:
-    return build_librispeech(tmp_path_factory.mktemp("audio") / "LibriSpeech" / "test-tiny")
 
 
 @pytest.fixture(scope="module")

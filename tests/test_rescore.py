@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from decoders import DecoderConfig, build_decoder
+from decoders.base import Decoder
 from experiments.evaluate import evaluate
 from experiments.report import format_report, report
 from experiments.rescore import (
@@ -25,7 +26,6 @@ from experiments.rescore import (
 )
 from experiments.results import ResultsDB
 from experiments.sweep import sweep
-from decoders.base import Decoder
 from lm.model import LanguageModelCache
 
 runner = CliRunner()
