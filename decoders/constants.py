@@ -1,4 +1,6 @@
-"""Defaults and constants shared by the beam decoders: pyctcdecode 0.5.0's, which every beam decoder here matches."""
+"""Defaults and constants shared by the beam decoders: pyctcdecode 0.5.0's search, which every beam decoder here
+matches, with the lab's own default weights (beta 1.0; pyctcdecode's build_ctcdecoder says 1.5, and
+decoders.compat keeps that)."""
 
 from __future__ import annotations
 
