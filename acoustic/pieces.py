@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from logits.errors import LabError, VocabularyError
-from logits.vocabulary import CONTINUATION, WORD_START, Vocabulary
+from logits.vocabulary import CONTINUATION, WORD_START, Vocabulary, is_special
 
 BLANK_LABEL = "<blank>"
 UNKNOWN = {"sentencepiece": "<unk>", "wordpiece": "[UNK]"}
@@ -75,6 +75,12 @@ def piece_vocabulary(tokenizer: Any, kind: str = "sentencepiece") -> Vocabulary:
     return Vocabulary.from_labels([*labels, BLANK_LABEL], blank=len(labels), kind=kind)
 
 
+def train_vocabulary(sentences: Iterable[str], size: int, kind: str = "sentencepiece",
+                     alphabet: str = "") -> Vocabulary:
+    """The CTC vocabulary of a tokenizer trained here (`train_tokenizer`, then `piece_vocabulary`)."""
+    return piece_vocabulary(train_tokenizer(sentences, size, kind, alphabet), kind)
+
+
 class PieceSplitter:
     """Spells words in a subword vocabulary's pieces, longest piece first (WordPiece's greedy matching)."""
 
@@ -86,7 +92,7 @@ class PieceSplitter:
         self._starts: dict[str, int] = {}
         self._continues: dict[str, int] = {}
         for column, (piece, begins) in enumerate(zip(vocabulary.pieces, vocabulary.word_starts)):
-            if piece and column not in (vocabulary.blank, vocabulary.delimiter) and not _is_marked_special(piece):
+            if piece and not is_special(piece):  # the blank and a lone "▁" spell nothing
                 (self._starts if begins else self._continues).setdefault(piece, column)
 
     def split(self, word: str) -> list[int]:
@@ -118,6 +124,3 @@ class PieceSplitter:
                 return column, end
         return None
 
-
-def _is_marked_special(piece: str) -> bool:
-    return len(piece) > 2 and piece[0] + piece[-1] in ("<>", "[]")

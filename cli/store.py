@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from acoustic.pieces import piece_vocabulary, train_tokenizer
+from acoustic.pieces import train_vocabulary
 from acoustic.synth import SynthSettings, synthesize_store
 from cli.console import emit_json, run_command
 from lm.build import DEFAULT_LM_DIR, training_sentences
@@ -116,7 +116,7 @@ def _piece_vocabulary(pieces: int, kind: str, text: Path | None) -> Vocabulary:
         raise LabError(f"--piece-text {text} does not exist")
     else:
         sentences = text.read_text(encoding="utf-8").splitlines()
-    return piece_vocabulary(train_tokenizer(sentences, pieces, kind), kind)
+    return train_vocabulary(sentences, pieces, kind)
 
 
 def _describe_vocabulary(vocabulary: Vocabulary) -> str:

@@ -80,10 +80,10 @@ def cache_on_cluster(address: str, model: str, audio: str | Path, out: str | Pat
         reports = tuple(client.gather(futures))
     finally:
         client.close()
-    first = LogitsStore.open(paths[0])
-    provenance = dict(first.provenance) | {
+    finished = [LogitsStore.open(path).provenance for path in paths]
+    provenance = dict(finished[0]) | {
         "tool": "decode cache --scheduler", "scheduler": address, "parts": len(paths),
-        "skipped": [s for p in paths for s in LogitsStore.open(p).provenance.get("skipped", [])],
+        "skipped": [s for part in finished for s in part.get("skipped", [])],
     }
     provenance.pop("created", None)
     store = merge_stores(paths, out, order, provenance, overwrite=overwrite)

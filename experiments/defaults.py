@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from acoustic.cache import cache_logits, weights_fingerprint
-from acoustic.pieces import piece_vocabulary, train_tokenizer
+from acoustic.pieces import train_vocabulary
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store
 from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts, training_sentences
@@ -113,7 +113,7 @@ class DefaultData:
 
     def piece_vocabulary(self, pieces: int) -> Vocabulary:
         """A SentencePiece vocabulary of `pieces` pieces learnt from the default LM's training sentences."""
-        return piece_vocabulary(train_tokenizer(training_sentences(self.lm_dir), pieces, "sentencepiece"))
+        return train_vocabulary(training_sentences(self.lm_dir), pieces, "sentencepiece")
 
     def ensure_speech_store(self, voices: str = "seen", say: Say = _quiet, batch_size: int = 8) -> Path:
         """The held-out sentences spoken in the `voices` set (seed 0) and cached with the shipped model: a real

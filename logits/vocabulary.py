@@ -99,7 +99,7 @@ class Vocabulary:
     @property
     def characters(self) -> frozenset[str]:
         """Every character that some non-blank, non-delimiter column can spell (special tokens like <unk> excluded)."""
-        return frozenset("".join(p for p in self.pieces if p.strip() and not _is_special(p)))
+        return frozenset("".join(p for p in self.pieces if p.strip() and not is_special(p)))
 
     @property
     def case(self) -> str:
@@ -213,7 +213,7 @@ def detect_kind(labels: Sequence[str], blank: int | None = None) -> str:
     several letters with no mark and no delimiter, cannot be read either way and are errors that say how to state
     the kind.
     """
-    spelled = [label for i, label in enumerate(labels) if i != blank and label and not _is_special(label)]
+    spelled = [label for i, label in enumerate(labels) if i != blank and label and not is_special(label)]
     sentencepiece = [x for x in spelled if x.startswith(WORD_START) and x != WORD_START]
     wordpiece = [x for x in spelled if x.startswith(CONTINUATION) and len(x) > len(CONTINUATION)]
     if sentencepiece and wordpiece:
@@ -253,7 +253,7 @@ def _check_pieces(labels: Sequence[str], blank: int, kind: str) -> None:
 
 
 def _piece_text(label: str, kind: str) -> str:
-    if kind == "sentencepiece" and not _is_special(label):
+    if kind == "sentencepiece" and not is_special(label):
         return label.replace(WORD_START, "")
     if kind == "wordpiece" and label.startswith(CONTINUATION):
         return label[len(CONTINUATION):]
@@ -263,12 +263,12 @@ def _piece_text(label: str, kind: str) -> str:
 def _begins_word(label: str, kind: str) -> bool:
     if kind == "character":
         return False
-    if _is_special(label):
+    if is_special(label):
         return True
     return label.startswith(WORD_START) if kind == "sentencepiece" else not label.startswith(CONTINUATION)
 
 
-def _is_special(label: str) -> bool:
+def is_special(label: str) -> bool:
     """`<s>`, `</s>`, `<unk>`, `[UNK]`: tokens that name something rather than spell it."""
     return len(label) > 2 and label[0] + label[-1] in ("<>", "[]")
 

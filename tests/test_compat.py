@@ -14,7 +14,7 @@ import pytest
 from pyctcdecode.decoder import BeamSearchDecoderCTC
 from pyctcdecode.language_model import LanguageModel, MultiLanguageModel
 
-from acoustic.pieces import piece_vocabulary, train_tokenizer
+from acoustic.pieces import train_vocabulary
 from acoustic.synth import SynthSettings, synthesize_all
 from decoders import compat
 from decoders.compat import CompatError, CompatWarning, FastBeamSearchDecoderCTC
@@ -139,8 +139,7 @@ def test_decode_prunes_history_as_pyctcdecode_decode_does(layouts, tmp_path):
 def test_bpe_labels_decode_as_pyctcdecode_does():
     """SentencePiece pieces (and WordPiece ones, which pyctcdecode rewrites to "▁" style) through both APIs."""
     for kind in ("sentencepiece", "wordpiece"):
-        vocabulary = piece_vocabulary(train_tokenizer(LM_SENTENCES * 3, 50, kind, "ABCDEFGHIJKLMNOPQRSTUVWXYZ'"),
-                                      kind)
+        vocabulary = train_vocabulary(LM_SENTENCES * 3, 50, kind, "ABCDEFGHIJKLMNOPQRSTUVWXYZ'")
         labels = vocabulary.decoder_labels  # the blank as "", as pyctcdecode names it
         arrays = [x for _, x in synthesize_all(LM_SENTENCES, vocabulary, seed=1, settings=SynthSettings(difficulty=4))]
         reference, ours = both(labels, None)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from acoustic.pieces import PieceSplitter, piece_vocabulary, train_tokenizer
+from acoustic.pieces import PieceSplitter, train_vocabulary
 from acoustic.synth import SynthSettings, synthesize_all, synthesize_store
 from cli.app import app
 from decoders.config import DecoderConfig
@@ -39,7 +39,7 @@ def trigram(tmp_path_factory):
 @pytest.fixture(scope="module", params=["sentencepiece", "wordpiece"])
 def pieces(request) -> Vocabulary:
     """A tokenizer trained on the LM sentences: whole words for the frequent ones, letters for the rest."""
-    return piece_vocabulary(train_tokenizer(LM_SENTENCES * 3, 60, request.param, LETTERS), request.param)
+    return train_vocabulary(LM_SENTENCES * 3, 60, request.param, LETTERS)
 
 
 # ------------------------------------------------------------------------------------------------------- vocabulary
@@ -93,7 +93,7 @@ def test_import_refuses_mixed_pieces_in_one_line(tmp_path):
 
 
 def test_tokenizer_training_is_deterministic_and_the_splitter_spells_every_word(pieces):
-    again = piece_vocabulary(train_tokenizer(LM_SENTENCES * 3, 60, pieces.kind, LETTERS), pieces.kind)
+    again = train_vocabulary(LM_SENTENCES * 3, 60, pieces.kind, LETTERS)
     assert again == pieces
     splitter = PieceSplitter(pieces)
     for word in ("THE", "ZEBRA", "CATS"):
