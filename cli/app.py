@@ -1,7 +1,7 @@
 """The `decode` command: the lab's one entry point, a thin layer over the Python API that notebooks use too.
 
 Each module of this package holds the subcommands of one part of the pipeline: `speech` (speak), `store` (synth,
-import, info), `cache`, `train`, `run` (run, hotwords), `sweep` (sweep, report, demo), `export`, `compare`, `bench`, and the groups `lm`
+import, info), `cache`, `train`, `run` (run, hotwords), `sweep` (sweep, sweep-many, report, demo), `export`, `compare`, `bench`, and the groups `lm`
 and `native`.
 """
 
@@ -23,6 +23,7 @@ app.command("info")(store.info)
 app.command("run")(run.run)
 app.command("hotwords")(run.hotwords)
 app.command("sweep")(sweep.sweep)
+app.command("sweep-many")(sweep.sweep_many)
 app.command("report")(sweep.report)
 app.command("export")(export.export)
 app.command("compare")(compare.compare)

@@ -18,6 +18,25 @@ UnkScoreOffset = Annotated[Optional[float], typer.Option(help="Penalty for words
 Hotword = Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")]
 HotwordWeight = Annotated[Optional[float], typer.Option(help="Boost per hotword.")]
 
+# A sweep's method and its rescoring search (experiments.rescore_search), shared by `sweep` and `sweep-many`.
+Method = Annotated[str, typer.Option(
+    help="grid: decode every point; rescore: decode N-best lists at the anchors, re-rank them at every point, "
+         "decode the best few exactly.")]
+NBest = Annotated[int, typer.Option(help="--method rescore: hypotheses kept per utterance and decode.")]
+Anchors = Annotated[Optional[list[str]], typer.Option(
+    "--anchor", help="--method rescore: ALPHA,BETA to decode N-best lists at first (repeatable; default: the grid's "
+                     "middle).")]
+Exact = Annotated[int, typer.Option(help=(
+    "--method rescore: at most this many more points decoded exactly, each the best estimate near a decoded point "
+    "while one promises better than the best decoded."))]
+Radius = Annotated[float, typer.Option(
+    help="--method rescore: grid steps from a decoded point within which estimates are trusted.")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    help="Decode on the Dask cluster of this scheduler (tcp://HOST:PORT; default: $DASK_SCHEDULER_ADDRESS, else "
+         "local processes). Workers read the store and LM at the same paths.")]
+# Defaults of the above, repeated here rather than imported: experiments.* is not imported at start-up.
+DEFAULT_NBEST, DEFAULT_EXACT, DEFAULT_RADIUS = 32, 2, 2.0
+
 
 def parameter_value(defaults: Mapping[str, Any], name: str, text: str) -> Any:
     """`text` as a value of decoder parameter `name`, of the type of its default (ValueError when it is not one)."""

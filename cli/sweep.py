@@ -10,10 +10,19 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.options import (
+    DEFAULT_EXACT,
+    DEFAULT_NBEST,
+    DEFAULT_RADIUS,
+    Anchors,
     BeamPruneLogp,
     BeamWidth,
+    Exact,
     Hotword,
     HotwordWeight,
+    Method,
+    NBest,
+    Radius,
+    Scheduler,
     TokenMinLogp,
     Unigrams,
     UnkScoreOffset,
@@ -52,20 +61,12 @@ def sweep(
     refine: Annotated[int, typer.Option(min=0, help="Zoom N times around the best point at half the step.")] = 0,
     param: Annotated[Optional[list[str]], typer.Option(
         help="Sweep another parameter too: NAME=V1,V2 (repeatable), e.g. beam_width=10,30,100.")] = None,
-    method: Annotated[str, typer.Option(
-        help="grid: decode every point; rescore: decode N-best lists at the anchors, re-rank them at every point, "
-             "decode the best few exactly.")] = "grid",
-    nbest: Annotated[int, typer.Option(help="--method rescore: hypotheses kept per utterance and anchor.")] = 32,
-    anchor: Annotated[Optional[list[str]], typer.Option(
-        help="--method rescore: ALPHA,BETA to decode N-best lists at (repeatable; default: the grid's middle).")]
-    = None,
-    exact: Annotated[int, typer.Option(help=(
-        "--method rescore: at most this many best re-ranked points decoded exactly (it stops once the best "
-        "estimate has been decoded)."))] = 3,  # experiments.rescore.DEFAULT_EXACT, not imported at start-up
-    scheduler: Annotated[Optional[str], typer.Option(
-        help="Decode the points on the Dask cluster of this scheduler (tcp://HOST:PORT; default: "
-             "$DASK_SCHEDULER_ADDRESS, else local processes). Workers read the store and LM at the same paths.")]
-    = None,
+    method: Method = "grid",
+    nbest: NBest = DEFAULT_NBEST,
+    anchor: Anchors = None,
+    exact: Exact = DEFAULT_EXACT,
+    radius: Radius = DEFAULT_RADIUS,
+    scheduler: Scheduler = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
@@ -82,13 +83,70 @@ def sweep(
         result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
                            workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine,
                            extra=parse_params(param or [], decoder), method=method, nbest=nbest,
-                           anchors=parse_anchors(anchor) if anchor else None, exact=exact, scheduler=scheduler)
+                           anchors=parse_anchors(anchor) if anchor else None, exact=exact, radius=radius,
+                           scheduler=scheduler)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None
     _print_sweep(result, top)
     if json_:
         emit_json(result.summary())
+
+
+@run_command
+def sweep_many(
+    stores: Annotated[list[Path], typer.Argument(help="Store directories to sweep.")],
+    lm: Annotated[list[Path], typer.Option(help="KenLM model (repeatable): every store is swept with every LM.")],
+    alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
+    beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
+    method: Method = "rescore",
+    nbest: NBest = DEFAULT_NBEST,
+    anchor: Anchors = None,
+    exact: Exact = DEFAULT_EXACT,
+    radius: Radius = DEFAULT_RADIUS,
+    beam_width: BeamWidth = None,
+    scheduler: Scheduler = None,
+    parallel: Annotated[Optional[int], typer.Option(
+        help="Sweeps at once (default: all on a cluster, one at a time locally).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Local processes/threads per sweep (default: CPU count).")]
+    = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Put each run directory here as OUT/<store>-<LM> (default: runs/<store>-<LM fingerprint>).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: the summary of every sweep.")]
+    = False,
+) -> None:
+    """Sweep every store with every LM, side by side on a Dask cluster (a rescoring sweep is one task there); one
+    table of the best points, one run directory per store x LM."""
+    from experiments.rescore import parse_anchors
+    from experiments.sweep_many import sweep_many as run_many
+
+    params = {} if beam_width is None else {"beam_width": beam_width}
+    done = run_many(stores, lm, alpha, beta, method=method, scheduler=scheduler, parallel=parallel, out=out,
+                    on_done=lambda pair: _note(f"done: {pair.store} x {pair.lm}"
+                                               + (f" (error: {pair.error})" if pair.error else "")),
+                    nbest=nbest, anchors=parse_anchors(anchor) if anchor else None, exact=exact, radius=radius,
+                    params=params, workers=workers, command=sys.argv)
+    typer.echo(f"{'store':<28} {'LM':<20} {'best':>12} {'WER':>7} {'exact':>5} {'host':<14} run dir")
+    for pair in done:
+        head = f"{_short(pair.store, 28):<28} {_short(pair.lm, 20):<20}"
+        best = None if pair.result is None else pair.result.best
+        if best is None:
+            typer.echo(f"{head} error: {pair.error or 'no scored point'}")
+            continue
+        summary = pair.result.summary()
+        typer.echo(f"{head} {f'({best.alpha:g}, {best.beta:g})':>12} {best.wer:>7.2%} {summary['exact_points']:>5} "
+                   f"{_short(best.host or '-', 14):<14} {pair.result.run_dir}")
+    if json_:
+        emit_json({"sweeps": [{"store": p.store, "lm": p.lm, "error": p.error}
+                              | ({} if p.result is None else p.result.summary()) for p in done]})
+    failed = [p for p in done if p.error]
+    if failed:
+        raise LabError(f"{len(failed)} of {len(done)} sweeps failed; the first: {failed[0].store} x {failed[0].lm}: "
+                       f"{failed[0].error}")
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3):]
 
 
 @run_command

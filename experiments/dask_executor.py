@@ -24,7 +24,7 @@ from distributed import Client, WorkerPlugin, get_worker
 from distributed import as_completed as dask_completed
 from distributed.versions import VersionMismatchWarning, error_message
 
-from experiments.executors import SCHEDULER_ENV, Outcome, PointRunner, Task
+from experiments.executors import SCHEDULER_ENV, Outcome, PointRunner, RescoreOutcome, RescorePlan, Task
 from experiments.results import PointResult, ResultsDB
 from experiments.versions import PACKAGES
 from logits.errors import LabError
@@ -102,6 +102,21 @@ class DaskExecutor:
             pending = [f for f in futures if not f.done()]
             if pending:
                 self.client.cancel(pending)
+
+
+    def rescore(self, tasks: list[Task], plan: RescorePlan) -> RescoreOutcome:
+        """The rescoring search as one task of the cluster, on one worker's threads (its decodes follow each other:
+        each needs the lists of the one before)."""
+        future = self.client.submit(_dask_rescore, [_portable(t) for t in tasks], plan, self._store_path,
+                                    self.store.fingerprint, key=f"rescore-{uuid.uuid4().hex[:12]}", pure=False)
+        try:
+            outcome = future.result()
+        finally:
+            if not future.done():
+                self.client.cancel([future])
+        configs = {task.key: task.config for task in tasks}
+        return dataclasses.replace(outcome, results=tuple(
+            dataclasses.replace(r, config=configs[r.key], store_path=str(self.store.path)) for r in outcome.results))
 
 
 def check_versions(client) -> None:
@@ -183,6 +198,12 @@ def _check_store(store_path: str, fingerprint: str) -> str | None:
 def _dask_decode(task: Task, store_path: str, fingerprint: str) -> PointResult:
     plugin = get_worker().plugins[PLUGIN_NAME]
     return plugin.runner(store_path, fingerprint).decode(task)
+
+
+def _dask_rescore(tasks: list[Task], plan: RescorePlan, store_path: str, fingerprint: str) -> RescoreOutcome:
+    worker = get_worker()
+    runner = worker.plugins[PLUGIN_NAME].runner(store_path, fingerprint)
+    return runner.rescore(tasks, plan, threads=max(1, worker.state.nthreads))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,16 +19,20 @@ import os
 import signal
 import socket
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
 from experiments.evaluate import evaluate
-from experiments.results import PointResult, ResultsDB, now
+from experiments.grid import Grid
+from experiments.rescore import Anchor, LMScorer, nbest_table
+from experiments.rescore_search import DEFAULT_RADIUS, search_grid
+from experiments.results import PointResult, RescoredResult, ResultsDB, now
 from experiments.versions import versions
 from logits.errors import LabError
 from logits.store import LogitsStore
@@ -50,6 +54,30 @@ class Outcome:
 
     key: str
     result: PointResult | None
+
+
+@dataclass(frozen=True)
+class RescorePlan:
+    """How a rescoring sweep searches its grid (experiments.rescore_search): N-best lists of `nbest` hypotheses at
+    the `anchors`, then up to `exact` decodes within `radius` grid steps of a decoded point."""
+
+    grid: Grid
+    anchors: tuple[Anchor, ...]
+    nbest: int
+    exact: int
+    radius: float = DEFAULT_RADIUS
+
+
+@dataclass(frozen=True)
+class RescoreOutcome:
+    """What a rescoring search sends back: the grid points it decoded, as results (anchors off the grid are not
+    results), every grid point's estimate, and its cost."""
+
+    results: tuple[PointResult, ...]
+    estimates: tuple[RescoredResult, ...]
+    exact_keys: tuple[str, ...]  # the grid points decoded, in the order decoded
+    seconds: float  # the whole search: decodes with N-best lists and re-ranking
+    hypotheses: int  # N-best entries re-ranked
 
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -93,6 +121,34 @@ class PointRunner:
 
     def decode(self, task: Task) -> PointResult:
         evaluation = evaluate(self.store, self.decoder(task.config))
+        return self._result(task, evaluation.wer, evaluation.cer, tuple(h.text for h in evaluation.hypotheses),
+                            evaluation.seconds)
+
+    def rescore(self, tasks: Sequence[Task], plan: RescorePlan, threads: int = 1) -> RescoreOutcome:
+        """A rescoring sweep of `tasks` (the grid's points, alike but for alpha and beta) on `threads` threads."""
+        started = time.perf_counter()
+        decoder = self.decoder(tasks[0].config)
+        loaded = self.lms.get(decoder.param("lm"), decoder.param("unigrams"))
+        scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
+        seconds: dict[Anchor, float] = {}
+
+        def decode(points):
+            table, tops = nbest_table(self.store, decoder, points, plan.nbest, scorer, threads=threads)
+            seconds.update((p, table.seconds / len(points)) for p in points)
+            return table, tops
+
+        found = search_grid(decode, self.store.references, plan.grid, plan.anchors, plan.exact, plan.radius)
+        by_weights = {Anchor(t.config.get("alpha"), t.config.get("beta")): t for t in tasks}
+        decoded = [(by_weights[p], p) for p in found.decoded if p in by_weights]
+        results = tuple(self._result(task, found.exact[p].wer, found.exact[p].cer, found.decoded[p], seconds[p])
+                        for task, p in decoded)
+        estimates = tuple(RescoredResult(by_weights[Anchor(e.alpha, e.beta)].key, e.alpha, e.beta, e.wer, e.cer)
+                          for e in found.estimates)
+        return RescoreOutcome(results, estimates, tuple(task.key for task, _ in decoded),
+                              time.perf_counter() - started, len(found.table))
+
+    def _result(self, task: Task, wer: float | None, cer: float | None, texts: tuple[str, ...],
+                seconds: float) -> PointResult:
         return PointResult(
             key=task.key,
             store_fingerprint=self.store.fingerprint,
@@ -100,13 +156,13 @@ class PointRunner:
             store_path=str(self.store.path),
             config=task.config,
             lm_fingerprint=task.lm_fingerprint,
-            wer=evaluation.wer,
-            cer=evaluation.cer,
-            utterances=len(evaluation.ids),
-            seconds=evaluation.seconds,
+            wer=wer,
+            cer=cer,
+            utterances=len(texts),
+            seconds=seconds,
             created=now(),
             versions=self.versions,
-            hypotheses=tuple(h.text for h in evaluation.hypotheses),
+            hypotheses=texts,
             host=socket.gethostname(),
         )
 
@@ -122,6 +178,11 @@ class LocalExecutor:
 
     def close(self) -> None:
         pass
+
+    def rescore(self, tasks: Sequence[Task], plan: RescorePlan) -> RescoreOutcome:
+        """A rescoring search in this process: its few decodes are sequential, each on the decoder's threads (one
+        per worker)."""
+        return PointRunner(self.store, self.lms, seed=self.seed).rescore(tasks, plan, threads=self.workers)
 
     def run(self, todo: list[Task]) -> Iterator[Outcome]:
         """Yield an Outcome per task as each finishes."""

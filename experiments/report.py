@@ -76,7 +76,8 @@ def summary(results: RunResults) -> dict:
 
 def _method_summary(results: RunResults) -> dict:
     """How the points were scored. `best_wer_exact` is the best point's WER from a decode: every point of a grid run
-    is one; a rescoring run decoded its anchors and best few estimates, and its best point is the best of those."""
+    is one; a rescoring run decoded its anchors and the few estimates its search chose, and its best point is the best of
+    those."""
     best, rescored = results.best, results.best_rescored
     exact = sorted(results.exact_keys & {p.key for p in results.points})
     return {
@@ -88,6 +89,7 @@ def _method_summary(results: RunResults) -> dict:
         "best_rescored_beta": None if rescored is None else rescored.beta,
         "nbest": (results.run.rescore or {}).get("nbest"),
         "anchors": (results.run.rescore or {}).get("anchors"),
+        "radius": (results.run.rescore or {}).get("radius"),
         "rescore_seconds": (results.run.rescore or {}).get("seconds"),
     }
 

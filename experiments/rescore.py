@@ -35,7 +35,7 @@ from logits.store import LogitsStore
 
 LN10 = math.log(10)
 DEFAULT_NBEST = 32
-DEFAULT_EXACT = 3
+DEFAULT_EXACT = 2
 # How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
 # float32 acoustic steps but its LM part in double; a hotword boost is a difference of 1e-2 or more).
 _MATCH_TOLERANCE = 1e-6
@@ -274,9 +274,21 @@ def _errors(table: NBestTable, references: Sequence[str | None], counted: dict[t
 
 
 def default_anchors(alphas: Sequence[float], betas: Sequence[float]) -> tuple[Anchor, ...]:
-    """One anchor at the grid's middle value of each axis (the lower middle for an even count)."""
+    """One anchor a quarter of the way up the grid's alphas (rounded down) at its middle beta (the lower middle for
+    an even count).
+
+    Not the middle alpha: the optimum of a CTC model with a word n-gram lies in the lower part of the usual alpha
+    ranges (pyctcdecode's default alpha is 0.5), and the search walks from the anchor only a few grid steps
+    (experiments.rescore_search); `decode bench-sweep` measures both.
+    """
     ordered_a, ordered_b = sorted(alphas), sorted(betas)
-    return (Anchor(ordered_a[(len(ordered_a) - 1) // 2], ordered_b[(len(ordered_b) - 1) // 2]),)
+    return (Anchor(ordered_a[(len(ordered_a) - 1) // 4], ordered_b[(len(ordered_b) - 1) // 2]),)
+
+
+def middle_anchor(alphas: Sequence[float], betas: Sequence[float]) -> Anchor:
+    """The grid's middle point (the lower middle of an even count)."""
+    ordered_a, ordered_b = sorted(alphas), sorted(betas)
+    return Anchor(ordered_a[(len(ordered_a) - 1) // 2], ordered_b[(len(ordered_b) - 1) // 2])
 
 
 def parse_anchors(specs: Sequence[str]) -> tuple[Anchor, ...]:

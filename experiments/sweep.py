@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
+import math
 import os
-import socket
 import time
 import warnings
 from contextlib import closing
@@ -25,30 +24,23 @@ from typing import Any, Callable, Mapping, Sequence
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
-from experiments.executors import LocalExecutor, PointRunner, Task, scheduler_address
+from experiments.executors import LocalExecutor, PointRunner, RescorePlan, Task, scheduler_address
 from experiments.grid import Grid
 from experiments.rescore import (
     DEFAULT_EXACT,
     DEFAULT_NBEST,
     Anchor,
-    LMScorer,
-    NBestTable,
     default_anchors,
-    nbest_table,
-    rescore,
 )
+from experiments.rescore_search import DEFAULT_RADIUS
 from experiments.results import (
     DB_FILE,
     PointResult,
-    RescoredResult,
     ResultsDB,
     RunResults,
     keyed_config,
-    now,
     result_key,
 )
-from experiments.scoring import score
-from experiments.versions import versions
 from logits.console import progress
 from logits.errors import LabError
 from logits.files import check_writable_output
@@ -122,6 +114,7 @@ def sweep(
     nbest: int = DEFAULT_NBEST,
     anchors: Sequence[Anchor] | None = None,
     exact: int = DEFAULT_EXACT,
+    radius: float = DEFAULT_RADIUS,
     scheduler: str | None = None,
 ) -> SweepResult:
     """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
@@ -138,10 +131,11 @@ def sweep(
     against decoding time.
 
     `method` "rescore" decodes the store only at the `anchors` (default: the grid's middle point), keeping `nbest`
-    hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore); then, `exact`
-    times, decodes the best estimate not yet decoded (with N-best lists, which join the re-ranked ones). Only the
-    anchors and those points are results; the estimates are kept apart (the run's `rescored`), and the best point is
-    the best of the exact ones. These decodes run here, with the decoder's threads, whatever `scheduler` says.
+    hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore); then up to
+    `exact` times decodes the best estimate within `radius` grid steps of a decoded point, while one promises better
+    than the best point decoded (experiments.rescore_search). Only the decoded grid points are results; the estimates
+    are kept apart (the run's `rescored`), and the best point is the best of the exact ones. The search runs here
+    (on `workers` threads), or as one task of the Dask cluster.
 
     `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
     instead of local processes; the results store is written here either way.
@@ -200,11 +194,12 @@ def sweep(
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
-    rescoring = None
+    rescoring, plan = None, None
     if method == "rescore":
-        exact = _positive(exact, "--exact")
-        rescoring = {"nbest": _positive(nbest, "--nbest"),
-                     "anchors": [[a.alpha, a.beta] for a in (anchors or default_anchors(grid.alphas, grid.betas))]}
+        plan = RescorePlan(grid, tuple(anchors or default_anchors(grid.alphas, grid.betas)),
+                           _positive(nbest, "--nbest"), _positive(exact, "--exact"), _radius(radius))
+        rescoring = {"nbest": plan.nbest, "anchors": [[a.alpha, a.beta] for a in plan.anchors],
+                     "radius": plan.radius}
     every = [greedy_task, *(tasks if rescoring is None else ())]  # a rescoring sweep adds its exact points later
     reused = db.existing(t.key for t in every)
     todo = [t for t in every if t.key not in reused]
@@ -222,8 +217,8 @@ def sweep(
     computed: set[str] = set()
     status = "failed"
     try:
-        if rescoring is not None:
-            computed |= _rescore(opened, check, loaded, db, run_id, tasks, rescoring, exact, workers)
+        if plan is not None:
+            computed |= _rescore(executor, db, run_id, tasks, plan)
         disable = None if show_progress is None else not show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
                 closing(executor.run(todo)) as outcomes:
@@ -272,71 +267,17 @@ def sweep(
     )
 
 
-def _rescore(store: LogitsStore, decoder: Decoder, loaded, db: ResultsDB, run_id: int, tasks: list[Task],
-             rescoring: Mapping[str, Any], exact: int, threads: int) -> set[str]:
-    """A rescoring sweep: N-best lists at the anchors; then up to `exact` times, every grid point re-ranked and the
-    best estimate not yet decoded decoded exactly, with N-best lists too (their first entries are the exact decode,
-    the rest join the table, so each decode sharpens the next estimates), stopping early once the best estimate is a
-    point already decoded exactly; the final estimates stored apart. Every anchor on the grid and every point
-    decoded is stored as an exact result.
-
-    Returns the keys of the results this stored. Decodes here (the lists need the store and its threads), whatever
-    executor the sweep has.
-    """
-    started = time.perf_counter()
-    k = int(rescoring["nbest"])
-    scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
-    by_weights = {(t.config.get("alpha"), t.config.get("beta")): t for t in tasks}
-    alphas, betas = [t.config.get("alpha") for t in tasks], [t.config.get("beta") for t in tasks]
-    stored: set[str] = set()
-    exact_keys: list[str] = []
-    versions_json = json.dumps(versions(), sort_keys=True)
-
-    def decode_at(anchors: list[Anchor]) -> NBestTable:
-        table, tops = nbest_table(store, decoder, anchors, k, scorer, threads=threads)
-        for anchor in anchors:
-            task = by_weights.get((anchor.alpha, anchor.beta))
-            if task is None:
-                continue
-            exact_keys.append(task.key)
-            if db.has(task.key):
-                continue
-            texts = tops[anchor]
-            scores = score(store.references, texts) if any(r is not None for r in store.references) else None
-            db.insert(PointResult(
-                key=task.key, store_fingerprint=store.fingerprint, config_digest=task.digest,
-                store_path=str(store.path), config=task.config, lm_fingerprint=task.lm_fingerprint,
-                wer=None if scores is None else scores.wer, cer=None if scores is None else scores.cer,
-                utterances=len(texts), seconds=table.seconds / len(anchors), created=now(), versions=versions_json,
-                hypotheses=tuple(texts), host=socket.gethostname()))
-            stored.add(task.key)
-        return table
-
-    table = decode_at([Anchor(a, b) for a, b in rescoring["anchors"]])
-    counted: dict = {}  # errors of each (utterance, text): the table grows, its texts repeat
-    anchored = len(exact_keys)
-    for _ in range(exact):
-        estimates = rescore(table, store.references, alphas, betas, counted)
-        ranked = sorted(zip(tasks, estimates), key=lambda pair: _estimate_order(pair[1]))
-        if len(exact_keys) > anchored and ranked[0][0].key in exact_keys:
-            # Converged: the best estimate is a point decoded exactly since the anchors, with its own lists in the
-            # table. (An anchor alone does not count: estimates far from it are pessimistic, which flatters it.)
-            break
-        following = next((task for task, _ in ranked if task.key not in exact_keys), None)
-        if following is None:  # every grid point decoded
-            break
-        table = table.extended(decode_at([Anchor(following.config.get("alpha"), following.config.get("beta"))]))
-    estimates = rescore(table, store.references, alphas, betas, counted)
-    rows = [RescoredResult(t.key, p.alpha, p.beta, p.wer, p.cer) for t, p in zip(tasks, estimates)]
-    # The seconds recorded: all of the above (each exact point also records its own decode's).
-    db.set_rescored(run_id, rows, exact_keys, time.perf_counter() - started, len(table))
+def _rescore(executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: RescorePlan) -> set[str]:
+    """A rescoring sweep (experiments.rescore_search) by `executor`, recorded: every grid point it decoded as a result
+    (unless stored already), the estimates of all of them apart. Returns the keys of the results this stored."""
+    outcome = executor.rescore(tasks, plan)
+    stored = set()
+    for result in outcome.results:
+        if not db.has(result.key):
+            db.insert(result)
+            stored.add(result.key)
+    db.set_rescored(run_id, outcome.estimates, outcome.exact_keys, outcome.seconds, outcome.hypotheses)
     return stored
-
-
-def _estimate_order(point) -> tuple:
-    """Best estimate first: lowest WER, ties by CER, then by the weights (as results rank)."""
-    inf = float("inf")
-    return (inf if point.wer is None else point.wer, inf if point.cer is None else point.cer, point.alpha, point.beta)
 
 
 def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB, workers: int):
@@ -352,6 +293,12 @@ def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: 
     except BaseException:
         client.close()
         raise
+
+
+def _radius(value: float) -> float:
+    if not (float(value) > 0 and math.isfinite(float(value))):
+        raise LabError(f"--radius must be a number of grid steps > 0, got {value}")
+    return float(value)
 
 
 def _positive(value: int, name: str) -> int:

@@ -19,6 +19,7 @@ Measured, in this order, on the same store, LM and grid:
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import statistics
 import time
@@ -35,7 +36,9 @@ from experiments.rescore import (
     DEFAULT_NBEST,
     Anchor,
     default_anchors,
+    middle_anchor,
 )
+from experiments.rescore_search import DEFAULT_RADIUS
 from experiments.sweep import sweep
 from lm.model import LanguageModelCache
 from logits.store import LogitsStore
@@ -43,6 +46,11 @@ from logits.store import LogitsStore
 GRID_ALPHAS = "0.1:1.9:0.2"
 GRID_BETAS = "0:4.5:0.5"
 NBESTS = (8, 32, 128)
+# The trust radius of the default, and none (None): every estimate trusted however far from what was decoded.
+RADII = (DEFAULT_RADIUS, None)
+
+# No trust radius, for sweep(): more grid steps than any grid has.
+_UNLIMITED = 1e6
 
 Say = Callable[[str], None]
 
@@ -59,6 +67,8 @@ class Variant:
     anchors: tuple[tuple[float, float], ...]
     nbest: int
     exact: int
+    radius: float | None  # None: no trust region
+    decoded: int  # grid points decoded (the anchors on the grid included)
     default: bool  # the settings `decode sweep --method rescore` uses without options
     hypotheses: int  # entries of its final N-best table
     work_seconds: float  # N-best decodes (the exact ones included) and re-ranking, as the run records them
@@ -90,24 +100,27 @@ class SweepBench:
 
 
 def anchor_sets(alphas: Sequence[float], betas: Sequence[float]) -> dict[str, tuple[Anchor, ...]]:
-    """The anchor sets the variants try: the grid's middle (the default); two along alpha (a quarter and three
-    quarters of the way, at the middle beta); three (lowest, middle, highest alpha)."""
+    """The anchor sets the variants try: the default (a quarter along alpha, the middle beta); the grid's middle;
+    two along alpha (a quarter and three quarters of the way, at the middle beta)."""
     a, b = sorted(alphas), sorted(betas)
     mid_b = b[(len(b) - 1) // 2]
     return {
-        "middle": default_anchors(alphas, betas),
-        "2 along alpha": (Anchor(a[len(a) // 4], mid_b), Anchor(a[(3 * len(a)) // 4], mid_b)),
-        "3 along alpha": (Anchor(a[0], mid_b), Anchor(a[(len(a) - 1) // 2], mid_b), Anchor(a[-1], mid_b)),
+        "quarter": default_anchors(alphas, betas),
+        "middle": (middle_anchor(alphas, betas),),
+        # dict.fromkeys: one anchor, not the same twice, on a grid of few alphas.
+        "2 along alpha": tuple(dict.fromkeys((Anchor(a[(len(a) - 1) // 4], mid_b),
+                                              Anchor(a[(3 * (len(a) - 1)) // 4], mid_b)))),
     }
 
 
 def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas: str = GRID_ALPHAS,
                 betas: str = GRID_BETAS, nbests: Sequence[int] = NBESTS, exacts: Sequence[int] = (1, DEFAULT_EXACT),
-                repeats: int = 3, workers: int | None = None, say: Say = _quiet) -> SweepBench:
+                radii: Sequence[float | None] = RADII, repeats: int = 3, workers: int | None = None,
+                say: Say = _quiet) -> SweepBench:
     opened = LogitsStore.open(store)
     grid = Grid.of(alphas, betas)
     work_dir = Path(work_dir)
-    middle = default_anchors(grid.alphas, grid.betas)[0]
+    middle = middle_anchor(grid.alphas, grid.betas)
     decoder = build_decoder(DecoderConfig("fastbeam", {"lm": str(lm), "alpha": middle.alpha, "beta": middle.beta}),
                             opened.vocabulary, LanguageModelCache())
     evaluate(opened, decoder)  # warm-up: page the store and the LM in
@@ -123,27 +136,29 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
     best = exhaustive.best
 
     variants = []
-    for name, anchors in anchor_sets(grid.alphas, grid.betas).items():
-        for n in nbests:
-            for exact in exacts:
-                say(f"rescoring: {n}-best at {name}, {exact} exact")
-                fresh = work_dir / "rescore"
-                shutil.rmtree(fresh, ignore_errors=True)
-                now = _timed(lambda: evaluate(opened, decoder))
-                began = time.perf_counter()
-                result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
-                               show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact)
-                took = time.perf_counter() - began
-                results, chosen = result.results, result.best
-                decoded = [p for p in results.points if p.key in results.exact_keys]
-                variants.append(Variant(
-                    anchor_set=name, anchors=tuple((a.alpha, a.beta) for a in anchors), nbest=n, exact=exact,
-                    default=(name == "middle" and n == DEFAULT_NBEST and exact == DEFAULT_EXACT),
-                    hypotheses=int(results.run.rescore.get("hypotheses", 0)),
-                    work_seconds=float(results.run.rescore["seconds"]), one_decode_seconds=now, sweep_seconds=took,
-                    best_rescored_wer=results.best_rescored.wer, chosen_alpha=chosen.alpha, chosen_beta=chosen.beta,
-                    chosen_wer=chosen.wer, gap=chosen.wer - best.wer,
-                    exact_agrees=all(p.wer == exact_wer[(p.alpha, p.beta)] for p in decoded)))
+    settings = itertools.product(anchor_sets(grid.alphas, grid.betas).items(), nbests, exacts, radii)
+    for (name, anchors), n, exact, radius in settings:
+        say(f"rescoring: {n}-best at {name}, up to {exact} exact within {_radius(radius)} steps")
+        fresh = work_dir / "rescore"
+        shutil.rmtree(fresh, ignore_errors=True)
+        now = _timed(lambda: evaluate(opened, decoder))
+        began = time.perf_counter()
+        result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
+                       show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact,
+                       radius=_UNLIMITED if radius is None else radius)
+        took = time.perf_counter() - began
+        results, chosen = result.results, result.best
+        decoded = [p for p in results.points if p.key in results.exact_keys]
+        variants.append(Variant(
+            anchor_set=name, anchors=tuple((a.alpha, a.beta) for a in anchors), nbest=n, exact=exact,
+            radius=radius, decoded=len(decoded),
+            default=(name == "quarter" and n == DEFAULT_NBEST and exact == DEFAULT_EXACT
+                     and radius == DEFAULT_RADIUS),
+            hypotheses=int(results.run.rescore.get("hypotheses", 0)),
+            work_seconds=float(results.run.rescore["seconds"]), one_decode_seconds=now, sweep_seconds=took,
+            best_rescored_wer=results.best_rescored.wer, chosen_alpha=chosen.alpha, chosen_beta=chosen.beta,
+            chosen_wer=chosen.wer, gap=chosen.wer - best.wer,
+            exact_agrees=all(p.wer == exact_wer[(p.alpha, p.beta)] for p in decoded)))
     return SweepBench(
         store=str(opened.path), utterances=len(opened), lm=str(lm), alphas=grid.alphas, betas=grid.betas,
         one_decode_seconds=one, grid_seconds=grid_seconds, grid_best=(best.alpha, best.beta, best.wer),
@@ -160,20 +175,21 @@ def format_sweep_bench(bench: SweepBench) -> str:
         f"exhaustive grid      {bench.grid_seconds:7.2f} s  best alpha {grid_a:g}, beta {grid_b:g}: "
         f"WER {100 * grid_wer:.2f}%",
         "",
-        f"{'anchors':<15} {'N':>4} {'exact':>5} {'hyps':>6} {'work_s':>7} {'x decode':>8} {'call_s':>7} "
-        f"{'est. WER':>8} {'chosen':>10} {'exact WER':>9} {'gap':>6}",
+        f"{'anchors':<15} {'N':>4} {'exact':>5} {'radius':>6} {'decoded':>7} {'hyps':>6} {'work_s':>7} "
+        f"{'x decode':>8} {'call_s':>7} {'est. WER':>8} {'chosen':>10} {'exact WER':>9} {'gap':>6}",
     ]
     for v in bench.variants:
         flag = "*" if v.default else " "
         lines.append(
-            f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {v.hypotheses:>6} {v.work_seconds:>7.2f} "
-            f"{v.work_seconds / v.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
+            f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {_radius(v.radius):>6} {v.decoded:>7} "
+            f"{v.hypotheses:>6} {v.work_seconds:>7.2f} {v.work_seconds / v.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
             f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
             f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
                                                                    "from the grid's!)"))
-    lines.append("work_s: N-best decodes (exact points included) and re-ranking, as the run records them; x decode: "
-                 "over one decode timed just before; call_s: the whole sweep call; gap: chosen exact WER minus the "
-                 "exhaustive best, in WER points; * the default settings")
+    lines.append("exact: the most decodes after the anchors; radius: grid steps from a decoded point within which "
+                 "estimates are trusted (none: all); decoded: grid points decoded; work_s: N-best decodes and "
+                 "re-ranking, as the run records them; x decode: over one decode timed just before; call_s: the whole "
+                 "sweep call; gap: chosen exact WER minus the exhaustive best, in WER points; * the default settings")
     return "\n".join(lines)
 
 
@@ -187,6 +203,10 @@ def _cores() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _radius(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"
 
 
 def _pct(value: float | None) -> str:

@@ -3,6 +3,7 @@ scheduler, a worker that cannot read the store, other package versions)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -23,8 +24,11 @@ from experiments.dask_executor import (
 )
 from experiments.results import ResultsDB
 from experiments.sweep import sweep
+from experiments.sweep_many import sweep_many
+from helpers import LM_SENTENCES
+from logits.errors import LabError
 from logits.store import LogitsStore
-from sweep_helpers import make_store
+from sweep_helpers import make_lm, make_store
 
 runner = CliRunner()
 
@@ -60,13 +64,50 @@ def test_a_dask_sweep_stores_what_a_local_sweep_stores_and_resumes(store, lm, tm
     assert _rows(tmp_path / "dask") == _rows(tmp_path / "local")
 
 
-def test_the_scheduler_comes_from_the_environment_and_rescoring_runs_its_exact_points_there(store, lm, tmp_path,
-                                                                                           cluster, monkeypatch):
+def test_the_scheduler_comes_from_the_environment_and_a_rescoring_sweep_is_one_task_there(store, lm, tmp_path,
+                                                                                          cluster, monkeypatch):
+    local = sweep(store.path, lm, "0.3,0.6,0.9", "0,1,2", workers=1, run_dir=tmp_path / "local",
+                  show_progress=False, method="rescore", nbest=8)
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.scheduler_address)
     found = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.3,0.6,0.9", "--beta",
                                 "0,1,2", "--method", "rescore", "--nbest", "8", "--out", str(tmp_path / "run")])
     assert found.exit_code == 0, found.output
     assert f"of the Dask cluster at {cluster.scheduler_address}" in found.output
+    # The search ran on a worker (one thread there, two here: the same lists), the client recorded it.
+    assert _rows(tmp_path / "run") == _rows(tmp_path / "local")
+    with ResultsDB(tmp_path / "run", create=False) as db:
+        remote = db.run_results(None)
+        assert remote.rescored == local.results.rescored and remote.exact_keys == local.results.exact_keys
+
+
+def test_sweep_many_runs_every_store_with_every_lm_on_the_cluster(store, lm, tmp_path, cluster):
+    other = make_store(tmp_path / "other-store", sentences=LM_SENTENCES[:3])
+    stronger = make_lm(tmp_path / "lm2" / "strong.arpa", backoff=-1.0)
+    done = sweep_many([store.path, other.path], [lm, stronger], "0.3,0.6,0.9", "0,1,2",
+                      scheduler=cluster.scheduler_address, out=tmp_path / "many", nbest=8)
+    assert [(p.store, p.lm) for p in done] == [(str(s), str(m)) for s in (store.path, other.path)
+                                                 for m in (lm, stronger)]
+    for pair in done:
+        assert pair.error is None and pair.result.executor.startswith("the Dask cluster")
+        alone = sweep(pair.store, pair.lm, "0.3,0.6,0.9", "0,1,2", workers=1, method="rescore", nbest=8,
+                      run_dir=tmp_path / "alone" / pair.result.run_dir.name, show_progress=False)
+        assert _rows(pair.result.run_dir) == _rows(alone.run_dir)
+        assert pair.result.best.key == alone.best.key
+    assert len({p.result.run_dir for p in done}) == 4
+
+
+def test_sweep_many_reports_a_failing_pair_and_finishes_the_others(store, lm, tmp_path, cluster):
+    found = runner.invoke(app, ["sweep-many", str(store.path), "--lm", str(lm), "--lm", str(tmp_path / "none.arpa"),
+                                "--alpha", "0.3,0.6", "--beta", "0,1", "--nbest", "4",
+                                "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "many"), "--json"])
+    assert found.exit_code == 2
+    summary = json.loads(next(line for line in found.output.splitlines() if line.startswith("{")))
+    first, second = summary["sweeps"]
+    assert first["error"] is None and first["method"] == "rescore" and first["best_wer_exact"] is not None
+    assert "none.arpa" in second["error"]
+    assert "error: 1 of 2 sweeps failed" in found.output and "none.arpa" in found.output
+    with pytest.raises(LabError, match="same store x LM twice"):
+        sweep_many([store.path, store.path], [lm], "0.3", "0")
 
 
 def test_each_worker_loads_the_lm_once(store, lm, tmp_path, cluster):

@@ -20,6 +20,7 @@ from experiments.rescore import (
     LMScorer,
     RescoreError,
     default_anchors,
+    middle_anchor,
     nbest_table,
     parse_anchors,
     rescore,
@@ -91,9 +92,10 @@ def test_rescore_sweep_records_estimates_and_exact_points(store, lm, tmp_path):
                    show_progress=False, method="rescore", nbest=16, exact=2)
     results = result.results
     assert results.run.method == "rescore" and len(results.rescored) == 9
-    anchor_key = next(r.key for r in results.rescored if (r.alpha, r.beta) == (0.6, 1.0))  # the grid's middle
+    # The default anchor: a quarter along alpha (rounded down), the middle beta.
+    anchor_key = next(r.key for r in results.rescored if (r.alpha, r.beta) == (0.3, 1.0))
     exact = results.exact_keys
-    assert anchor_key in exact and 2 <= len(exact) <= 3 and {p.key for p in results.points} == exact
+    assert anchor_key in exact and 1 <= len(exact) <= 3 and {p.key for p in results.points} == exact
     # An exact point of the rescoring run is the grid run's decode of that point, to the hypothesis.
     decoded = {p.key: p for p in grid.results.points}
     for point in results.points:
@@ -104,7 +106,8 @@ def test_rescore_sweep_records_estimates_and_exact_points(store, lm, tmp_path):
     summary = result.summary()
     assert summary["method"] == "rescore" and summary["best_wer_exact"] == result.best.wer
     assert summary["best_wer_rescored"] == min(r.wer for r in results.rescored)
-    assert summary["exact_points"] == len(exact) and summary["missing"] == 0 and summary["anchors"] == [[0.6, 1.0]]
+    assert summary["exact_points"] == len(exact) and summary["missing"] == 0 and summary["anchors"] == [[0.3, 1.0]]
+    assert summary["radius"] == 2.0
     assert grid.summary()["best_wer_exact"] == grid.best.wer and grid.summary()["method"] == "grid"
     text = format_report(results)
     assert "rescored" in text and "exact (best)" in text and "(exact)" in text
@@ -126,6 +129,7 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
         (["--method", "rescore", "--nbest", "0"], "--nbest must be >= 1"),
         (["--method", "rescore", "--param", "beam_width=5,10"], "--method rescore sweeps alpha and beta only"),
         (["--method", "rescore", "--exact", "0"], "--exact must be >= 1"),
+        (["--method", "rescore", "--radius", "0"], "--radius must be a number of grid steps > 0"),
     ]:
         failed = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5", "--beta", "0",
                                      "--workers", "1", "--out", str(tmp_path / "bad"), *args])
@@ -133,7 +137,9 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
 
 
 def test_anchor_helpers():
-    assert default_anchors((0.1, 0.2, 0.3, 0.4), (0.0, 1.0, 2.0)) == (Anchor(0.2, 1.0),)
+    assert default_anchors((0.1, 0.2, 0.3, 0.4), (0.0, 1.0, 2.0)) == (Anchor(0.1, 1.0),)
+    assert default_anchors([x / 10 for x in range(1, 20, 2)], [x / 2 for x in range(10)]) == (Anchor(0.5, 2.0),)
+    assert middle_anchor((0.1, 0.2, 0.3, 0.4), (0.0, 1.0, 2.0)) == Anchor(0.2, 1.0)
     assert parse_anchors(["0.5,1", "1,2.5"]) == (Anchor(0.5, 1.0), Anchor(1.0, 2.5))
     with pytest.raises(RescoreError, match="repeats"):
         parse_anchors(["0.5,1", "0.5,1.0"])
@@ -160,10 +166,11 @@ def test_bench_sweep_prints_the_rescore_against_exhaustive_table(store, lm, tmp_
                                 "0,1", "--nbest", "4", "--workers", "1", "--out", str(out), "--json"])
     assert found.exit_code == 0, found.output
     [result] = json.loads(found.output.strip().splitlines()[-1])["stores"]
-    assert len(result["variants"]) == 3 * 2  # anchor sets x exact counts, one N
+    assert len(result["variants"]) == 3 * 2 * 2  # anchor sets x exact counts x trust radii, one N
     grid_wer = result["grid_best"][2]
     for variant in result["variants"]:
         assert variant["exact_agrees"] and variant["gap"] == pytest.approx(variant["chosen_wer"] - grid_wer)
-        assert variant["gap"] >= 0 and variant["work_ratio"] > 0
+        assert variant["gap"] >= 0 and variant["work_ratio"] > 0 and 1 <= variant["decoded"] <= 3
+    assert sum(v["default"] for v in result["variants"]) == 0  # N 4 is not the default's 32
     assert "exhaustive grid" in found.output and "gap" in found.output
     assert json.loads((out / "sweep.json").read_text())["stores"][0]["store"] == str(store.path)
