@@ -18,6 +18,10 @@ UnkScoreOffset = Annotated[Optional[float], typer.Option(help="Penalty for words
 Hotword = Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")]
 HotwordWeight = Annotated[Optional[float], typer.Option(help="Boost per hotword.")]
 
+# A sweep's grid.
+AlphaGrid = Annotated[str, typer.Option(
+    "--alpha", help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")]
+BetaGrid = Annotated[str, typer.Option("--beta", help="Word insertion bonuses: START:STOP:STEP or a list.")]
 # A sweep's method and its rescoring search (experiments.rescore_search), shared by `sweep` and `sweep-many`.
 Method = Annotated[str, typer.Option(
     help="grid: decode every point; rescore: decode N-best lists at the anchors, re-rank them at every point, "

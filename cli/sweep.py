@@ -13,9 +13,11 @@ from cli.options import (
     DEFAULT_EXACT,
     DEFAULT_NBEST,
     DEFAULT_RADIUS,
+    AlphaGrid,
     Anchors,
     BeamPruneLogp,
     BeamWidth,
+    BetaGrid,
     Exact,
     Hotword,
     HotwordWeight,
@@ -41,8 +43,8 @@ DEMO_BETAS = "0:4:0.5"
 def sweep(
     store: Annotated[Path, typer.Argument(help="Store directory to decode.")],
     lm: Annotated[Path, typer.Option(help="KenLM model, .arpa or .bin.")],
-    alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
-    beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
+    alpha: AlphaGrid,
+    beta: BetaGrid,
     unigrams: Unigrams = None,
     decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: fastbeam (this project's C++, same results as "
                                               "pyctcdecode) or beam (pyctcdecode).")] = "fastbeam",
@@ -97,8 +99,8 @@ def sweep(
 def sweep_many(
     stores: Annotated[list[Path], typer.Argument(help="Store directories to sweep.")],
     lm: Annotated[list[Path], typer.Option(help="KenLM model (repeatable): every store is swept with every LM.")],
-    alpha: Annotated[str, typer.Option(help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")],
-    beta: Annotated[str, typer.Option(help="Word insertion bonuses: START:STOP:STEP or a list.")],
+    alpha: AlphaGrid,
+    beta: BetaGrid,
     method: Method = "rescore",
     nbest: NBest = DEFAULT_NBEST,
     anchor: Anchors = None,

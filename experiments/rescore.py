@@ -240,7 +240,7 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
     if len(references) != table.utterances:
         raise RescoreError(f"{len(references)} references for N-best lists of {table.utterances} utterances")
     chosen = table.choose(alphas, betas)  # [points, U]
-    word_errors, char_errors, ref_words, ref_chars, scored = _errors(table, references,
+    word_errors, char_errors, ref_words, ref_chars, scored = _errors(table.utterance, table.texts, references,
                                                                      {} if counted is None else counted)
     points = []
     for p, (alpha, beta) in enumerate(zip(alphas, betas)):
@@ -251,15 +251,31 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
     return points
 
 
-def _errors(table: NBestTable, references: Sequence[str | None], counted: dict[tuple[int, str], tuple[int, int]]):
-    """Word and character errors of every entry against its utterance's reference, the reference totals, and the
-    utterances that count."""
+def corpus_rates(references: Sequence[str | None], texts: Sequence[str],
+                 counted: dict[tuple[int, str], tuple[int, int]] | None = None) -> RescoredPoint:
+    """The corpus WER and CER of one text per utterance (a decode's), as experiments.scoring computes them (the same
+    error counts, hence the same numbers), from `counted` where `rescore` has counted them already. Alpha and beta
+    are left 0."""
+    if len(texts) != len(references):
+        raise RescoreError(f"{len(texts)} texts for {len(references)} references")
+    counted = {} if counted is None else counted
+    utterances = np.arange(len(texts))
+    word_errors, char_errors, ref_words, ref_chars, scored = _errors(utterances, texts, references, counted)
+    wer = float(word_errors[scored].sum() / ref_words) if ref_words else None
+    cer = float(char_errors[scored].sum() / ref_chars) if ref_chars else None
+    return RescoredPoint(0.0, 0.0, wer, cer)
+
+
+def _errors(utterance: np.ndarray, texts: Sequence[str], references: Sequence[str | None],
+            counted: dict[tuple[int, str], tuple[int, int]]):
+    """Word and character errors of every (utterance, text) entry against its utterance's reference, the reference
+    totals, and the utterances that count."""
     from rapidfuzz.distance import Levenshtein
 
-    word_errors = np.zeros(len(table), dtype=np.int64)
-    char_errors = np.zeros(len(table), dtype=np.int64)
+    word_errors = np.zeros(len(texts), dtype=np.int64)
+    char_errors = np.zeros(len(texts), dtype=np.int64)
     cleaned = [None if r is None or not r.strip() else r.strip() for r in references]
-    for i, (u, text) in enumerate(zip(table.utterance.tolist(), table.texts)):
+    for i, (u, text) in enumerate(zip(utterance.tolist(), texts)):
         reference = cleaned[u]
         if reference is None:
             continue

@@ -27,8 +27,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from experiments.grid import Grid, GridPoint
-from experiments.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, rescore
-from experiments.scoring import score
+from experiments.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, corpus_rates, rescore
 
 # Grid steps (in each axis, the larger counts) from a decoded point within which estimates are trusted.
 DEFAULT_RADIUS = 2.0
@@ -75,7 +74,8 @@ def search_grid(decode: Decode, references: Sequence[str | None], grid: Grid, an
         for point in at:
             texts = tuple(tops[point])
             decoded[point] = texts
-            exact_scores[point] = _scored(point, references, texts)
+            rates = corpus_rates(references, texts, counted)
+            exact_scores[point] = RescoredPoint(point.alpha, point.beta, rates.wer, rates.cer)
         return found if table is None else table.extended(found)
 
     table = add(list(anchors), None)
@@ -131,13 +131,6 @@ def _rank(values: np.ndarray, value: float) -> float:
     if value > values[-1]:
         return len(values) - 1 + (value - values[-1]) / (values[-1] - values[-2])
     return float(np.interp(value, values, np.arange(len(values))))
-
-
-def _scored(point: Anchor, references: Sequence[str | None], texts: Sequence[str]) -> RescoredPoint:
-    if not any(r is not None for r in references):
-        return RescoredPoint(point.alpha, point.beta, None, None)
-    scores = score(references, list(texts))
-    return RescoredPoint(point.alpha, point.beta, scores.wer, scores.cer)
 
 
 def _order(point: RescoredPoint) -> tuple:

@@ -182,7 +182,8 @@ def format_sweep_bench(bench: SweepBench) -> str:
         flag = "*" if v.default else " "
         lines.append(
             f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {_radius(v.radius):>6} {v.decoded:>7} "
-            f"{v.hypotheses:>6} {v.work_seconds:>7.2f} {v.work_seconds / v.one_decode_seconds:>7.2f}x {v.sweep_seconds:>7.2f} "
+            f"{v.hypotheses:>6} {v.work_seconds:>7.2f} {v.work_seconds / v.one_decode_seconds:>7.2f}x "
+            f"{v.sweep_seconds:>7.2f} "
             f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
             f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
                                                                    "from the grid's!)"))
