@@ -86,9 +86,16 @@ class Decoder(abc.ABC):
     def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
         raise NotImplementedError
 
+    def prepare_nbest(self, arrays: Sequence[np.ndarray], where: Sequence[str] | None = None) -> Sequence[Any]:
+        """`arrays` as scored_nbest searches them, prepared once for many searches of the same arrays at other
+        weights (a rescoring sweep's), by this decoder or any reconfigured from it: here the arrays themselves;
+        fastbeam checks and converts them once."""
+        return arrays
+
     def scored_nbest(self, arrays: Sequence[np.ndarray], k: int, threads: int | None = None,
                      where: Sequence[str] | None = None) -> list[list[ScoredText]]:
         """The `k` best hypotheses of each array with their score parts (what re-ranking at other weights needs).
+        `arrays` may be what prepare_nbest made of them.
 
         Here from decode_nbest, without the LM parts; decoders that know them (fastbeam) override this.
         """

@@ -13,6 +13,7 @@ import itertools
 import math
 import os
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
@@ -103,6 +104,19 @@ def hotword_unigrams(hotwords: Sequence[str]) -> list[str]:
     return [word for phrase in hotwords if phrase.strip() for word in phrase.strip().split()]
 
 
+@dataclass(frozen=True)
+class SearchInputs:
+    """Arrays prepared for the native search (FastBeamDecoder.prepare_nbest): `count` arrays, of which those at
+    `positions` have frames, as `inputs` (float32, search_input's)."""
+
+    count: int
+    positions: tuple[int, ...]
+    inputs: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return self.count
+
+
 def search_input(logprobs: np.ndarray) -> np.ndarray:
     """The array pyctcdecode's decode_beams actually searches, computed with the same numpy operations.
 
@@ -189,18 +203,25 @@ class FastBeamDecoder(BeamDecoder):
     def _decode_nbest(self, logprobs: np.ndarray, k: int) -> list[Hypothesis]:
         return [_hypothesis(result) for result in self._search.decode_nbest(search_input(logprobs), k)]
 
-    def scored_nbest(self, arrays: Sequence[np.ndarray], k: int, threads: int | None = None,
+    def prepare_nbest(self, arrays: Sequence[np.ndarray], where: Sequence[str] | None = None) -> "SearchInputs":
+        """The arrays checked and converted to what the search reads (search_input), once for every weight."""
+        names = where or [f"batch item {i}" for i in range(len(arrays))]
+        checked = [check_logprobs(x, self.vocabulary.size, w) for x, w in zip(arrays, names)]
+        positions = tuple(i for i, logprobs in enumerate(checked) if logprobs.shape[0])
+        return SearchInputs(len(checked), positions,
+                            [search_input(np.asarray(checked[i], dtype=np.float32)) for i in positions])
+
+    def scored_nbest(self, arrays: "Sequence[np.ndarray] | SearchInputs", k: int, threads: int | None = None,
                      where: Sequence[str] | None = None) -> list[list[ScoredText]]:
         """The `k` best final beams of each array with their LM parts, searched on `threads` native threads (default:
-        the cores this process may use) without building word frames: the N-best lists of a rescoring sweep."""
+        the cores this process may use) without building word frames: the N-best lists of a rescoring sweep.
+        `arrays` may be prepare_nbest's SearchInputs (of this decoder or one reconfigured from it)."""
         if k < 1:
             raise DecoderConfigError(f"N-best lists need k >= 1, got {k}")
         threads = _available_cores() if threads is None else int(threads)
-        names = where or [f"batch item {i}" for i in range(len(arrays))]
-        checked = [check_logprobs(x, self.vocabulary.size, w) for x, w in zip(arrays, names)]
-        lists: list[list[ScoredText]] = [[ScoredText("", 0.0, 0.0, 0.0, 0)]] * len(checked)  # 0 frames, as EMPTY
-        positions = [i for i, logprobs in enumerate(checked) if logprobs.shape[0]]
-        inputs = [search_input(np.asarray(checked[i], dtype=np.float32)) for i in positions]
+        prepared = arrays if isinstance(arrays, SearchInputs) else self.prepare_nbest(arrays, where)
+        lists: list[list[ScoredText]] = [[ScoredText("", 0.0, 0.0, 0.0, 0)]] * prepared.count  # 0 frames, as EMPTY
+        positions, inputs = prepared.positions, prepared.inputs
         for i, entries in zip(positions, self._search.score_parts_batch(inputs, k, threads=threads)):
             lists[i] = [ScoredText(normalize_transcript(text), acoustic, score, lm, words)
                         for text, acoustic, score, lm, words in entries]

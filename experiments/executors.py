@@ -30,7 +30,7 @@ from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
 from experiments.evaluate import evaluate
 from experiments.grid import Grid
-from experiments.rescore import Anchor, LMScorer, nbest_table
+from experiments.rescore import Anchor, LMScorer, nbest_table, prepare
 from experiments.rescore_search import DEFAULT_RADIUS, search_grid
 from experiments.results import PointResult, RescoredResult, ResultsDB, now
 from experiments.versions import versions
@@ -131,9 +131,11 @@ class PointRunner:
         loaded = self.lms.get(decoder.param("lm"), decoder.param("unigrams"))
         scorer = LMScorer(loaded, float(decoder.param("unk_score_offset")), bool(decoder.param("lm_score_boundary")))
         seconds: dict[Anchor, float] = {}
+        prepared = prepare(self.store, decoder)  # once for the few decodes
 
         def decode(points):
-            table, tops = nbest_table(self.store, decoder, points, plan.nbest, scorer, threads=threads)
+            table, tops = nbest_table(self.store, decoder, points, plan.nbest, scorer, threads=threads,
+                                      prepared=prepared)
             seconds.update((p, table.seconds / len(points)) for p in points)
             return table, tops
 

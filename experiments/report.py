@@ -76,8 +76,8 @@ def summary(results: RunResults) -> dict:
 
 def _method_summary(results: RunResults) -> dict:
     """How the points were scored. `best_wer_exact` is the best point's WER from a decode: every point of a grid run
-    is one; a rescoring run decoded its anchors and the few estimates its search chose, and its best point is the best of
-    those."""
+    is one; a rescoring run decoded its anchors and the few estimates its search chose, and its best point is the
+    best of those."""
     best, rescored = results.best, results.best_rescored
     exact = sorted(results.exact_keys & {p.key for p in results.points})
     return {

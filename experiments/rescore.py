@@ -171,8 +171,9 @@ class LMScorer:
 
 
 def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor], k: int, scorer: LMScorer,
-                threads: int = 1) -> tuple[NBestTable, dict[Anchor, list[str]]]:
+                threads: int = 1, prepared: Sequence | None = None) -> tuple[NBestTable, dict[Anchor, list[str]]]:
     """Decode `store` with `decoder` at each anchor, keeping `k` hypotheses per utterance, on `threads` threads.
+    `prepared` is what `prepare(store, decoder)` made of the store, when several calls search it.
 
     Returns the table and, per anchor, the texts of its best hypotheses (what a decode at the anchor gives).
     """
@@ -180,17 +181,16 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
         raise RescoreError(f"decoder {decoder.name!r} gives no N-best lists to rescore; use --decoder fastbeam")
     if k < 1:
         raise RescoreError(f"--nbest must be >= 1, got {k}")
-    arrays = [logprobs for _, logprobs in store]
-    where = [f"utterance {utt.id!r} of {store.path}" for utt in store.utterances]
     started = time.perf_counter()
+    arrays = prepare(store, decoder) if prepared is None else prepared
     lists: list[list[list[ScoredText]]] = []  # [anchor][utterance] -> hypotheses
     for anchor in anchors:
         weighted = decoder.reconfigure(alpha=anchor.alpha, beta=anchor.beta)
-        lists.append(weighted.scored_nbest(arrays, k, threads=threads, where=where))
+        lists.append(weighted.scored_nbest(arrays, k, threads=threads))
     seconds = time.perf_counter() - started
 
     utterance, acoustic, lm, words, offset, texts = [], [], [], [], [], []
-    for u in range(len(arrays)):
+    for u in range(len(store)):
         for anchor, per_anchor in zip(anchors, lists):
             for hypothesis in per_anchor[u]:
                 raw, count, rest = _parts(hypothesis, anchor, scorer)
@@ -203,10 +203,17 @@ def nbest_table(store: LogitsStore, decoder: Decoder, anchors: Sequence[Anchor],
     table = NBestTable(
         utterance=np.asarray(utterance, dtype=np.int64), acoustic=np.asarray(acoustic, dtype=np.float64),
         lm=np.asarray(lm, dtype=np.float64), words=np.asarray(words, dtype=np.float64),
-        offset=np.asarray(offset, dtype=np.float64), texts=tuple(texts), utterances=len(arrays),
+        offset=np.asarray(offset, dtype=np.float64), texts=tuple(texts), utterances=len(store),
         anchors=tuple(anchors), seconds=seconds,
     )
     return table, {anchor: [hyps[0].text for hyps in per_anchor] for anchor, per_anchor in zip(anchors, lists)}
+
+
+def prepare(store: LogitsStore, decoder: Decoder) -> Sequence:
+    """The store's arrays as `decoder` (and any decoder reconfigured from it) searches them for N-best lists:
+    prepared once for the searches at every anchor."""
+    return decoder.prepare_nbest([logprobs for _, logprobs in store],
+                                 [f"utterance {utt.id!r} of {store.path}" for utt in store.utterances])
 
 
 def _parts(hypothesis: ScoredText, anchor: Anchor, scorer: LMScorer) -> tuple[float, int, float]:

@@ -130,12 +130,12 @@ def sweep(
     combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
     against decoding time.
 
-    `method` "rescore" decodes the store only at the `anchors` (default: the grid's middle point), keeping `nbest`
-    hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore); then up to
-    `exact` times decodes the best estimate within `radius` grid steps of a decoded point, while one promises better
-    than the best point decoded (experiments.rescore_search). Only the decoded grid points are results; the estimates
-    are kept apart (the run's `rescored`), and the best point is the best of the exact ones. The search runs here
-    (on `workers` threads), or as one task of the Dask cluster.
+    `method` "rescore" decodes the store only at the `anchors` (default: experiments.rescore.default_anchors),
+    keeping `nbest` hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore);
+    then up to `exact` times decodes the best estimate within `radius` grid steps of a decoded point, while one
+    promises better than the best point decoded (experiments.rescore_search). Only the decoded grid points are
+    results; the estimates are kept apart (the run's `rescored`), and the best point is the best of the exact ones.
+    The search runs here (on `workers` threads), or as one task of the Dask cluster.
 
     `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
     instead of local processes; the results store is written here either way.

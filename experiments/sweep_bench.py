@@ -5,16 +5,17 @@
 
 Measured, in this order, on the same store, LM and grid:
 
-- one_decode_seconds: wall time of one fastbeam decode of the whole store (`evaluate`, the decoder's threads on every
-  usable core) at the grid's middle point; the median of `repeats`; and again right before each rescoring sweep,
-  which that sweep's cost is divided by (a shared machine's speed drifts within minutes);
+- one_decode_seconds: wall time of one fastbeam decode of the whole store (`decode_store`: hypotheses, not scored;
+  the decoder's threads on every usable core) at the grid's middle point; the median of `repeats`; and again right
+  before each rescoring sweep, which that sweep's cost is divided by (a shared machine's speed drifts within
+  minutes);
 - the exhaustive grid: `sweep(method="grid")`, every point decoded; its best exact WER is the yardstick, and its
   results give the exact WER of any grid point (decoding is deterministic);
 - rescoring sweeps as a user runs them, `sweep(method="rescore")` into a fresh run directory each, for every anchor
-  set, N-best size and number of exact decodes: the seconds of their decoding and re-ranking (`work_seconds`, which
-  the run records: N-best decodes, re-ranking, exact decodes) and of the whole call (reports and heatmap included),
-  the chosen point's exact WER and its gap to the exhaustive best; and whether every exact point's WER equals the
-  exhaustive grid's at that point (the N-best list's first entry is the decode).
+  set, N-best size, number of exact decodes and trust radius: the seconds of their decoding and re-ranking
+  (`work_seconds`, which the run records: N-best decodes, re-ranking, exact decodes) and of the whole call (reports
+  and heatmap included), the chosen point's exact WER and its gap to the exhaustive best; and whether every exact
+  point's WER equals the exhaustive grid's at that point (the N-best list's first entry is the decode).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from typing import Callable, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from experiments.evaluate import evaluate
 from experiments.grid import Grid
 from experiments.rescore import (
     DEFAULT_EXACT,
@@ -123,8 +123,8 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
     middle = middle_anchor(grid.alphas, grid.betas)
     decoder = build_decoder(DecoderConfig("fastbeam", {"lm": str(lm), "alpha": middle.alpha, "beta": middle.beta}),
                             opened.vocabulary, LanguageModelCache())
-    evaluate(opened, decoder)  # warm-up: page the store and the LM in
-    one = statistics.median(_timed(lambda: evaluate(opened, decoder)) for _ in range(repeats))
+    decoder.decode_store(opened)  # warm-up: page the store and the LM in
+    one = statistics.median(_timed(lambda: decoder.decode_store(opened)) for _ in range(repeats))
     say(f"{opened.path}: one fastbeam decode {one:.2f} s; exhaustive {grid.describe()}")
 
     shutil.rmtree(work_dir / "grid", ignore_errors=True)  # timed from scratch
@@ -141,7 +141,7 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
         say(f"rescoring: {n}-best at {name}, up to {exact} exact within {_radius(radius)} steps")
         fresh = work_dir / "rescore"
         shutil.rmtree(fresh, ignore_errors=True)
-        now = _timed(lambda: evaluate(opened, decoder))
+        now = _timed(lambda: decoder.decode_store(opened))
         began = time.perf_counter()
         result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
                        show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact,
