@@ -28,8 +28,8 @@ Method = Annotated[str, typer.Option(
          "decode the best few exactly.")]
 NBest = Annotated[int, typer.Option(help="--method rescore: hypotheses kept per utterance and decode.")]
 Anchors = Annotated[Optional[list[str]], typer.Option(
-    "--anchor", help="--method rescore: ALPHA,BETA to decode N-best lists at first (repeatable; default: the grid's "
-                     "middle).")]
+    "--anchor", help="--method rescore: ALPHA,BETA to decode N-best lists at first (repeatable; default: a quarter "
+                     "up the grid's alphas, at its middle beta).")]
 Exact = Annotated[int, typer.Option(help=(
     "--method rescore: at most this many more points decoded exactly, each the best estimate near a decoded point "
     "while one promises better than the best decoded."))]

@@ -136,6 +136,15 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
         assert failed.exit_code == 2 and f"error: {message}" in failed.output, failed.output
 
 
+def test_the_cli_defaults_are_the_apis():
+    from cli import options
+    from experiments import rescore as api
+    from experiments.rescore_search import DEFAULT_RADIUS
+
+    assert (options.DEFAULT_NBEST, options.DEFAULT_EXACT, options.DEFAULT_RADIUS) == (
+        api.DEFAULT_NBEST, api.DEFAULT_EXACT, DEFAULT_RADIUS)
+
+
 def test_anchor_helpers():
     assert default_anchors((0.1, 0.2, 0.3, 0.4), (0.0, 1.0, 2.0)) == (Anchor(0.1, 1.0),)
     assert default_anchors([x / 10 for x in range(1, 20, 2)], [x / 2 for x in range(10)]) == (Anchor(0.5, 2.0),)
