@@ -134,8 +134,10 @@ def format_rescored_table(results: RunResults, top: int = 10) -> str:
         lines.append(f"{'greedy':>20}  {'':>8}  {_pct(g.wer):>7}  {_pct(g.cer):>7}")
     rescore = results.run.rescore or {}
     anchors = ", ".join(f"({a:g}, {b:g})" for a, b in rescore.get("anchors", []))
+    # A run from before the trust region has no radius: every estimate was a candidate then.
+    region = f" (estimates trusted within {rescore['radius']:g} grid steps)" if "radius" in rescore else ""
     lines.append(f"rescored: {len(results.rescored)} points re-ranked from {rescore.get('nbest')}-best lists decoded "
-                 f"at {anchors}; exact: {len(exact)} decoded")
+                 f"at {anchors}; exact: {len(exact)} decoded{region}")
     return "\n".join(lines)
 
 

@@ -111,6 +111,7 @@ def test_rescore_sweep_records_estimates_and_exact_points(store, lm, tmp_path):
     assert grid.summary()["best_wer_exact"] == grid.best.wer and grid.summary()["method"] == "grid"
     text = format_report(results)
     assert "rescored" in text and "exact (best)" in text and "(exact)" in text
+    assert "from 16-best lists decoded at (0.3, 1)" in text and "trusted within 2 grid steps" in text
     assert report(tmp_path / "rescore").results.rescored == results.rescored  # re-read from the file
 
 
