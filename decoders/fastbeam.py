@@ -113,9 +113,6 @@ class SearchInputs:
     positions: tuple[int, ...]
     inputs: list[np.ndarray]
 
-    def __len__(self) -> int:
-        return self.count
-
 
 def search_input(logprobs: np.ndarray) -> np.ndarray:
     """The array pyctcdecode's decode_beams actually searches, computed with the same numpy operations.

@@ -103,7 +103,6 @@ class DaskExecutor:
             if pending:
                 self.client.cancel(pending)
 
-
     def rescore(self, tasks: list[Task], plan: RescorePlan) -> RescoreOutcome:
         """The rescoring search as one task of the cluster, on one worker's threads (its decodes follow each other:
         each needs the lists of the one before)."""

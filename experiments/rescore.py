@@ -259,18 +259,17 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
 
 
 def corpus_rates(references: Sequence[str | None], texts: Sequence[str],
-                 counted: dict[tuple[int, str], tuple[int, int]] | None = None) -> RescoredPoint:
-    """The corpus WER and CER of one text per utterance (a decode's), as experiments.scoring computes them (the same
-    error counts, hence the same numbers), from `counted` where `rescore` has counted them already. Alpha and beta
-    are left 0."""
+                 counted: dict[tuple[int, str], tuple[int, int]] | None = None) -> tuple[float | None, float | None]:
+    """(WER, CER) of one text per utterance (a decode's) over the corpus, as experiments.scoring computes them (the
+    same error counts, hence the same numbers), from `counted` where `rescore` has counted them already."""
     if len(texts) != len(references):
         raise RescoreError(f"{len(texts)} texts for {len(references)} references")
     counted = {} if counted is None else counted
-    utterances = np.arange(len(texts))
-    word_errors, char_errors, ref_words, ref_chars, scored = _errors(utterances, texts, references, counted)
+    word_errors, char_errors, ref_words, ref_chars, scored = _errors(np.arange(len(texts)), texts, references,
+                                                                     counted)
     wer = float(word_errors[scored].sum() / ref_words) if ref_words else None
     cer = float(char_errors[scored].sum() / ref_chars) if ref_chars else None
-    return RescoredPoint(0.0, 0.0, wer, cer)
+    return wer, cer
 
 
 def _errors(utterance: np.ndarray, texts: Sequence[str], references: Sequence[str | None],

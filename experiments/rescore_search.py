@@ -74,8 +74,7 @@ def search_grid(decode: Decode, references: Sequence[str | None], grid: Grid, an
         for point in at:
             texts = tuple(tops[point])
             decoded[point] = texts
-            rates = corpus_rates(references, texts, counted)
-            exact_scores[point] = RescoredPoint(point.alpha, point.beta, rates.wer, rates.cer)
+            exact_scores[point] = RescoredPoint(point.alpha, point.beta, *corpus_rates(references, texts, counted))
         return found if table is None else table.extended(found)
 
     table = add(list(anchors), None)
