@@ -12,8 +12,8 @@ import typer
 from cli.console import emit_json, run_command
 from cli.options import Unigrams
 from cli.run import beam_params
-from experiments import bench as B
-from experiments.defaults import HARD_DIFFICULTY, DefaultData
+from experiments.bench import bench as B
+from experiments.bench.default_data import HARD_DIFFICULTY, DefaultData
 from logits.console import progress, say
 from logits.errors import LabError
 from logits.files import check_writable_output
@@ -183,8 +183,8 @@ def bench_sweep(
 ) -> None:
     """A sweep by rescoring (`decode sweep --method rescore`) against one fastbeam decode and the exhaustive grid:
     its cost, the chosen point's exact WER, and how the gap depends on N and on the anchors."""
-    from experiments.sweep_bench import bench_sweep as run_bench_sweep
-    from experiments.sweep_bench import format_sweep_bench
+    from experiments.bench.sweep_bench import bench_sweep as run_bench_sweep
+    from experiments.bench.sweep_bench import format_sweep_bench
 
     paths = list(stores or [])
     if default:

@@ -31,7 +31,7 @@ def cache(
 ) -> None:
     """Cache a model's log-probs for every utterance of an audio source (skips bad inputs, resumes when rerun)."""
     if scheduler:
-        from experiments.dask_cache import cache_on_cluster
+        from acoustic.dask_cache import cache_on_cluster
 
         report = cache_on_cluster(scheduler, model, audio, out, batch_size=batch_size, device=device, dtype=dtype,
                                   store_dtype=store_dtype, limit=limit, split=split, overwrite=force)

@@ -10,7 +10,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.options import parameter_value
-from experiments.significance import RESAMPLES, compare_files
+from experiments.measures.significance import RESAMPLES, compare_files
 from logits.errors import LabError
 
 
@@ -54,7 +54,7 @@ def _decode_to_file(store: Path, spec: str, lm: Path | None, out: Path) -> Path:
     """Decode `store` with the decoder `spec` (NAME[:key=value,...]) and write its hypotheses as `decode run --out`
     does."""
     from decoders import DecoderConfig, build_decoder, decoder_classes
-    from experiments.evaluate import evaluate
+    from experiments.measures.evaluate import evaluate
     from logits.store import LogitsStore
 
     name, _, given = spec.partition(":")
@@ -79,8 +79,8 @@ def _decode_to_file(store: Path, spec: str, lm: Path | None, out: Path) -> Path:
 def _print_errors(a: Path, b: Path, lm: Path | None) -> dict:
     from dataclasses import asdict
 
-    from experiments.errors import analyse_errors, compare_errors, describe
-    from experiments.significance import read_hypotheses
+    from experiments.measures.error_analysis import analyse_errors, compare_errors, describe
+    from experiments.measures.significance import read_hypotheses
 
     rows_a, rows_b = read_hypotheses(a), read_hypotheses(b)
     ids = sorted(rows_a)

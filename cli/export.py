@@ -32,7 +32,7 @@ def export(
     """Write the best point of a sweep (or a decoder given by --store, --lm, --alpha, --beta) as a folder that
     pyctcdecode's BeamSearchDecoderCTC.load_from_dir loads, and that `decode run --lm FOLDER` takes back."""
     if run_dir is not None:
-        from experiments.results import ResultsDB
+        from experiments.sweep.results import ResultsDB
 
         with ResultsDB(run_dir, create=False) as db:
             best = db.run_results().best

@@ -22,7 +22,7 @@ HotwordWeight = Annotated[Optional[float], typer.Option(help="Boost per hotword.
 AlphaGrid = Annotated[str, typer.Option(
     "--alpha", help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")]
 BetaGrid = Annotated[str, typer.Option("--beta", help="Word insertion bonuses: START:STOP:STEP or a list.")]
-# A sweep's method and its rescoring search (experiments.rescore_search), shared by `sweep` and `sweep-many`.
+# A sweep's method and its rescoring search (experiments.sweep.search), shared by `sweep` and `sweep-many`.
 Method = Annotated[str, typer.Option(
     help="grid: decode every point; rescore: decode N-best lists at the anchors, re-rank them at every point, "
          "decode the best few exactly.")]

@@ -22,7 +22,7 @@ from cli.options import (
 from decoders.config import DecoderConfig
 from decoders.directory import is_lm_directory, lm_directory_params
 from decoders.factory import build_decoder
-from experiments.evaluate import evaluate
+from experiments.measures.evaluate import evaluate
 from logits.console import progress
 from logits.errors import LabError
 from logits.files import check_writable_output
@@ -97,7 +97,7 @@ def run(
         result = evaluate(opened, built, on_progress=bar.update)
     summary = result.summary()
     if nbest is not None:
-        from experiments.nbest import nbest_lists, oracle_wer, write_nbest
+        from experiments.measures.nbest import nbest_lists, oracle_wer, write_nbest
 
         with progress(len(opened), f"{decoder} {nbest}-best") as bar:
             lists = nbest_lists(opened, built, nbest, bar.update)
@@ -136,7 +136,7 @@ def hotwords(
     """Measure hotword boosting: how often the word is recovered, B-WER and U-WER, recall and false alarms per word."""
     from dataclasses import asdict
 
-    from experiments.hotwords import hotword_report, read_hotword_file
+    from experiments.measures.biasing import hotword_report, read_hotword_file
 
     hotword = list(hotword or [])
     if hotword_file is not None:

@@ -1,4 +1,4 @@
-"""`decode sweep`, `decode report`, `decode demo`: alpha/beta sweeps (thin over experiments.sweep and .report)."""
+"""`decode sweep`, `decode report`, `decode demo`: alpha/beta sweeps (thin over experiments.sweep.run and .report)."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def sweep(
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
-    from experiments.rescore import parse_anchors
-    from experiments.sweep import sweep as run_sweep
+    from experiments.sweep.rescore import parse_anchors
+    from experiments.sweep.run import sweep as run_sweep
 
     params = beam_params(lm=lm, unigrams=unigrams, beam_width=beam_width, beam_prune_logp=beam_prune_logp,
                          token_min_logp=token_min_logp, unk_score_offset=unk_score_offset, hotword=hotword,
@@ -119,8 +119,8 @@ def sweep_many(
 ) -> None:
     """Sweep every store with every LM, side by side on a Dask cluster (a rescoring sweep is one task there); one
     table of the best points, one run directory per store x LM."""
-    from experiments.rescore import parse_anchors
-    from experiments.sweep_many import sweep_many as run_many
+    from experiments.sweep.rescore import parse_anchors
+    from experiments.sweep.many import sweep_many as run_many
 
     params = {} if beam_width is None else {"beam_width": beam_width}
     done = run_many(stores, lm, alpha, beta, method=method, scheduler=scheduler, parallel=parallel, out=out,
@@ -161,8 +161,8 @@ def report(
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
 ) -> None:
     """Show a sweep's best points again and rewrite its heatmap and best hypotheses."""
-    from experiments import report as reporting
-    from experiments.results import ResultsDB
+    from experiments.sweep import report as reporting
+    from experiments.sweep.results import ResultsDB
 
     if csv is not None:
         check_writable_output(csv, "--csv")
@@ -192,14 +192,14 @@ def demo(
 ) -> None:
     """From a fresh clone: build the LM, speak the held-out sentences with espeak-ng, cache them with the shipped
     acoustic model (models/espeak-ctc), then sweep 9 x 9 LM weights and plot WER."""
-    from experiments.defaults import DefaultData
-    from experiments.sweep import sweep as run_sweep
+    from experiments.bench.default_data import DefaultData
+    from experiments.sweep.run import sweep as run_sweep
 
     defaults = DefaultData()
     lm = defaults.ensure_lm(say=_note)
     store = defaults.ensure_store(say=_note) if synthetic else defaults.ensure_speech_store(say=_note)
     if first is not None:
-        from experiments.subset import subset_store
+        from logits.subset import subset_store
 
         store = subset_store(store, first, store.with_name(f"{store.name}-first{first}")).path
     run_dir = DEMO_RUN_DIR.with_name(DEMO_RUN_DIR.name + "-synthetic") if synthetic else DEMO_RUN_DIR
@@ -217,8 +217,8 @@ def _best_point_errors(run_dir: Path, results) -> dict | None:
     """The error analysis of a run's best point, against greedy, from the hypotheses the results store keeps."""
     from dataclasses import asdict
 
-    from experiments.errors import analyse_errors, compare_errors, describe
-    from experiments.results import ResultsDB
+    from experiments.measures.error_analysis import analyse_errors, compare_errors, describe
+    from experiments.sweep.results import ResultsDB
     from lm.model import LanguageModelCache
 
     best, greedy = results.best, results.greedy
@@ -261,7 +261,7 @@ def _note(message: str) -> None:
 
 
 def _print_sweep(result, top: int) -> None:
-    from experiments.report import format_report
+    from experiments.sweep.report import format_report
 
     typer.echo(format_report(result.results, top))
     computed = f"{result.computed} computed with {result.workers} worker(s)" if result.computed else "0 computed"
@@ -274,7 +274,7 @@ def _print_sweep(result, top: int) -> None:
 
 
 def _print_files(run_dir: Path, heatmap: Path | None, hypotheses: Path | None) -> None:
-    from experiments.results import DB_FILE
+    from experiments.sweep.results import DB_FILE
 
     typer.echo(f"heatmap   {heatmap if heatmap else '- (no scored points)'}")
     typer.echo(f"best hyps {hypotheses if hypotheses else '-'}")

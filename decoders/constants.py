@@ -25,7 +25,7 @@ BEAM_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "prune_history": False,
 })
 # Parameters added after results were first recorded, with the default they had implicitly before: results keys
-# leave them out at that value, so older records keep their keys (experiments.results.keyed_config).
+# leave them out at that value, so older records keep their keys (experiments.sweep.results.keyed_config).
 LATER_PARAMS: Mapping[str, Any] = MappingProxyType({"prune_history": False})
 # What a beam decoder's expensive state (the loaded LM, its unigram trie, the hotword tables) is built from: changing
 # one of these builds the decoder anew; changing any other parameter is cheap (BeamDecoder.reconfigure).

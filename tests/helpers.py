@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from experiments.defaults import DefaultData
+from experiments.bench.default_data import DefaultData
 from logits.vocabulary import Vocabulary
 
 LM_SENTENCES = [
@@ -67,6 +67,6 @@ def tiny_defaults(tmp_path: Path, monkeypatch) -> DefaultData:
     stores = {name: replace(regime, path=tmp_path / "data" / regime.path.name)
               for name, regime in DefaultData().stores.items()}
     built = SimpleNamespace(binary=lm_dir / "tiny.arpa", heldout=lm_dir / "heldout.txt")
-    monkeypatch.setattr("experiments.defaults.read_artifacts", lambda out_dir: built)
+    monkeypatch.setattr("experiments.bench.default_data.read_artifacts", lambda out_dir: built)
     monkeypatch.chdir(tmp_path)
     return DefaultData(lm_dir=lm_dir, stores=stores)

@@ -17,8 +17,8 @@ from decoders.beam import PyctcdecodeBeamDecoder
 from decoders.errors import DecoderConfigError
 from decoders.factory import decoder_classes
 from decoders.greedy import GreedyDecoder
-from experiments import bench as B
-from experiments.defaults import HARD_DIFFICULTY
+from experiments.bench import bench as B
+from experiments.bench.default_data import HARD_DIFFICULTY
 from helpers import LM_SENTENCES, tiny_defaults, write_bigram_arpa
 from lm.errors import LMError
 from logits.errors import LabError, StoreError

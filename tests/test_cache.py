@@ -46,6 +46,7 @@ import torch  # noqa: E402
 from acoustic import cache as cache_module  # noqa: E402
 from acoustic.audio import AudioError, open_audio_source, resample  # noqa: E402
 from acoustic.cache import CacheError, cache_logits  # noqa: E402
+from acoustic.model import ModelError  # noqa: E402
 from logits.errors import LabError, StoreError, VocabularyError  # noqa: E402
 from logits.store import LogitsStore  # noqa: E402
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS  # noqa: E402
@@ -363,12 +364,12 @@ def test_a_vocabulary_without_blank_is_a_clear_error(tmp_path, libri):
 def test_unknown_sources_and_options_are_clear_errors(masked_model, libri, tmp_path):
     with pytest.raises(AudioError, match="does not exist"):
         cache_logits(str(masked_model), tmp_path / "nowhere", tmp_path / "s1", progress=False)
-    with pytest.raises(CacheError, match="cannot load CTC model"):
+    with pytest.raises(ModelError, match="cannot load CTC model"):
         cache_logits(str(tmp_path), libri, tmp_path / "s2", progress=False)
     with pytest.raises(CacheError, match="--dtype"):
         cache_logits(str(masked_model), libri, tmp_path / "s3", dtype="int8", progress=False)
     if not torch.cuda.is_available():
-        with pytest.raises(CacheError, match="no CUDA GPU"):
+        with pytest.raises(ModelError, match="no CUDA GPU"):
             cache_logits(str(masked_model), libri, tmp_path / "s4", device="cuda", progress=False)
 
 
@@ -492,7 +493,7 @@ def test_vocab_json_with_extra_special_tokens_keeps_the_model_columns(tmp_path):
     """Tokens a tokenizer added past the model's outputs (e.g. <s>/</s> at 32, 33) are not columns."""
     from transformers import Wav2Vec2CTCTokenizer
 
-    from acoustic.cache import vocabulary_from_tokenizer
+    from acoustic.model import vocabulary_from_tokenizer
 
     tokenizer = Wav2Vec2CTCTokenizer(str(write_vocab(tmp_path / "vocab.json")))
     tokenizer.add_tokens(["<extra>"])
@@ -557,6 +558,6 @@ def test_a_subword_parakeet_caches_a_store_every_decoder_reads(libri, tmp_path):
 def test_a_filterbank_model_without_its_feature_extractor_is_one_clear_error(libri, tmp_path):
     model = build_tiny_filterbank_model(tmp_path / "model", "w2v-bert")
     (model / "preprocessor_config.json").unlink()
-    with pytest.raises(CacheError, match=f"cannot load CTC model {model}"):
+    with pytest.raises(ModelError, match=f"cannot load CTC model {model}"):
         cache_logits(str(model), libri, tmp_path / "store", progress=False)
     assert not (tmp_path / "store").exists()

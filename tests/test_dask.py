@@ -15,16 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from experiments import dask_executor
-from experiments.dask_executor import (
-    ClusterError,
-    DaskExecutor,
-    check_versions,
-    connect,
-)
-from experiments.results import ResultsDB
-from experiments.sweep import sweep
-from experiments.sweep_many import sweep_many
+from experiments.sweep import dask_executor
+from experiments.sweep.dask_executor import DaskExecutor
+from logits.cluster import ClusterError, check_versions, connect
+from experiments.sweep.results import ResultsDB
+from experiments.sweep.run import sweep
+from experiments.sweep.many import sweep_many
 from helpers import LM_SENTENCES
 from logits.errors import LabError
 from logits.store import LogitsStore
@@ -150,7 +146,7 @@ def test_a_worker_killed_mid_sweep_has_its_points_decoded_elsewhere(tmp_path, lm
 
 
 def test_an_unreachable_scheduler_fails_within_seconds_leaving_no_run(store, lm, tmp_path, monkeypatch):
-    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr("logits.cluster.CONNECT_TIMEOUT_S", 1)
     started = time.monotonic()
     found = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5", "--beta", "0",
                                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "run")])

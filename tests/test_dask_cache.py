@@ -19,7 +19,7 @@ pytest.importorskip("transformers", reason="decode cache needs transformers")
 
 from acoustic.cache import cache_logits, plan_parts  # noqa: E402
 from cli.app import app  # noqa: E402
-from experiments.dask_cache import PARTS_SUFFIX, cache_on_cluster  # noqa: E402
+from acoustic.dask_cache import PARTS_SUFFIX, cache_on_cluster  # noqa: E402
 from logits.store import LogitsStore  # noqa: E402
 
 # Dask workers run torch on one thread; the single-process reference must too, for bit-equal logits.

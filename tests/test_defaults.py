@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from acoustic.synth import SynthSettings, synthesize_store
-from experiments.defaults import HARD_DIFFICULTY
+from experiments.bench.default_data import HARD_DIFFICULTY
 from helpers import LM_SENTENCES, tiny_defaults
 from logits.errors import LabError
 from logits.store import LogitsStore
@@ -63,8 +63,8 @@ def test_builds_a_missing_lm_once(defaults, monkeypatch):
         built.append(Path(out_dir))
         return SimpleNamespace(binary=Path(out_dir) / "tiny.arpa", heldout=Path(out_dir) / "heldout.txt")
 
-    monkeypatch.setattr("experiments.defaults.read_artifacts", lambda out_dir: None)
-    monkeypatch.setattr("experiments.defaults.build_default_lm", build)
+    monkeypatch.setattr("experiments.bench.default_data.read_artifacts", lambda out_dir: None)
+    monkeypatch.setattr("experiments.bench.default_data.build_default_lm", build)
     assert defaults.ensure_lm() == defaults.lm_dir / "tiny.arpa"
     defaults.ensure_stores()
     assert built == [defaults.lm_dir]

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from experiments.results import ResultsDB
+from experiments.sweep.results import ResultsDB
 from logits.console import LineProgress
 from sweep_helpers import make_store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.hotwords import biased_rates, read_hotword_file
+from experiments.measures.biasing import biased_rates, read_hotword_file
 from logits.errors import LabError
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from decoders import DecoderConfig, build_decoder
 from decoders.errors import DecoderConfigError
-from experiments.nbest import nbest_lists, oracle_wer
+from experiments.measures.nbest import nbest_lists, oracle_wer
 from sweep_helpers import make_store
 
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from cli.app import app
 from decoders import DecoderConfig, build_decoder
 from decoders.base import Decoder
-from experiments.evaluate import evaluate
-from experiments.report import format_report, report
-from experiments.rescore import (
+from experiments.measures.evaluate import evaluate
+from experiments.sweep.report import format_report, report
+from experiments.sweep.rescore import (
     Anchor,
     LMScorer,
     RescoreError,
@@ -25,8 +25,8 @@ from experiments.rescore import (
     parse_anchors,
     rescore,
 )
-from experiments.results import ResultsDB
-from experiments.sweep import sweep
+from experiments.sweep.results import ResultsDB
+from experiments.sweep.run import sweep
 from lm.model import LanguageModelCache
 
 runner = CliRunner()
@@ -139,8 +139,8 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
 
 def test_the_cli_defaults_are_the_apis():
     from cli import options
-    from experiments import rescore as api
-    from experiments.rescore_search import DEFAULT_RADIUS
+    from experiments.sweep import rescore as api
+    from experiments.sweep.search import DEFAULT_RADIUS
 
     assert (options.DEFAULT_NBEST, options.DEFAULT_EXACT, options.DEFAULT_RADIUS) == (
         api.DEFAULT_NBEST, api.DEFAULT_EXACT, DEFAULT_RADIUS)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.grid import Grid
-from experiments.rescore import Anchor, NBestTable, RescoreError
-from experiments.rescore_search import search_grid
+from experiments.sweep.grid import Grid
+from experiments.sweep.rescore import Anchor, NBestTable, RescoreError
+from experiments.sweep.search import search_grid
 
 REFERENCE = "the cat sat"
 # (text, acoustic, lm, words): at alpha 0 the acoustically best text wins; the right text needs a strong LM.

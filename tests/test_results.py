@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from decoders.config import DecoderConfig
-from experiments.results import PointResult, ResultsDB, ResultsError, keyed_config, result_key
+from experiments.sweep.results import PointResult, ResultsDB, ResultsError, keyed_config, result_key
 from sweep_helpers import make_store
 
 
@@ -133,7 +133,7 @@ def test_a_run_recorded_before_keys_had_their_own_list_still_reads(tmp_path):
 
 
 def test_a_best_point_on_the_grid_edge_is_reported(tmp_path):
-    from experiments.report import format_best, summary
+    from experiments.sweep.report import format_best, summary
 
     store = make_store(tmp_path / "store")
     db = ResultsDB(tmp_path / "run")
@@ -149,7 +149,7 @@ def test_a_best_point_on_the_grid_edge_is_reported(tmp_path):
 
 
 def test_points_the_bootstrap_cannot_tell_from_the_best_are_marked(tmp_path):
-    from experiments.report import format_report, with_ties
+    from experiments.sweep.report import format_report, with_ties
 
     store = make_store(tmp_path / "store", copies=3)
     refs = store.references

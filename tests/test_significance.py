@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from experiments.significance import paired_bootstrap, utterance_errors
+from experiments.measures.significance import paired_bootstrap, utterance_errors
 from logits.errors import LabError
 
 # 200 utterances of 10 words; A gets 2 words wrong in every utterance, B in every other one (a true difference of
@@ -60,7 +60,7 @@ def test_compare_two_hypothesis_files_through_the_cli(tmp_path):
 
 
 def test_error_analysis_counts_confusions_oov_and_what_changed():
-    from experiments.errors import analyse_errors, compare_errors
+    from experiments.measures.error_analysis import analyse_errors, compare_errors
 
     refs = ["THE CAT SAT ON THE MAT", "A ZORB RAN"]
     hyps = ["THE BAT SAT THE MAT MAT", "A SORB RAN HOME"]
@@ -84,8 +84,8 @@ def test_compare_with_errors_through_the_cli(tmp_path):
 
 def test_a_wer_interval_holds_the_wer_and_the_notebook_table_carries_it(tmp_path):
     from decoders import DecoderConfig
-    from experiments.compare import compare
-    from experiments.significance import wer_interval
+    from experiments.measures.side_by_side import compare
+    from experiments.measures.significance import wer_interval
     from sweep_helpers import make_lm, make_store
 
     low, high = wer_interval(REFS, B)

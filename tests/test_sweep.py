@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from experiments.grid import Grid, GridError, parse_values
-from experiments.report import report
-from experiments.sweep import sweep
+from experiments.sweep.grid import Grid, GridError, parse_values
+from experiments.sweep.report import report
+from experiments.sweep.run import sweep
 from helpers import LM_SENTENCES
 from lm.errors import LMError
 from logits.errors import LabError, StoreError
@@ -264,7 +264,7 @@ def test_kill_9_mid_sweep_loses_only_points_in_flight(tmp_path):
 
 
 def test_a_worker_killed_mid_sweep_fails_the_sweep_instead_of_hanging(store, lm, tmp_path, monkeypatch):
-    import experiments.executors as sweep_module
+    import experiments.sweep.executors as sweep_module
 
     run_dir = tmp_path / "run"
     real_run = sweep_module.PointRunner.run
@@ -418,7 +418,7 @@ def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
 
 def test_tune_on_dev_and_report_on_test(store, lm, tmp_path):
     from decoders import build_decoder
-    from experiments.evaluate import evaluate
+    from experiments.measures.evaluate import evaluate
 
     test_store = make_store(tmp_path / "test", sentences=LM_SENTENCES[::-1][:4])
     result = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
@@ -435,7 +435,7 @@ def test_tune_on_dev_and_report_on_test(store, lm, tmp_path):
 
 
 def test_refine_zooms_around_the_best_point_reusing_what_is_stored(store, lm, tmp_path):
-    from experiments.sweep import refine_grid
+    from experiments.sweep.run import refine_grid
 
     coarse = sweep(store.path, lm, "0.5,1,1.5", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False)
     grid = refine_grid(coarse.results)
@@ -449,8 +449,8 @@ def test_refine_zooms_around_the_best_point_reusing_what_is_stored(store, lm, tm
 
 
 def test_any_beam_parameter_can_be_swept_with_a_pareto_plot(store, lm, tmp_path):
-    from experiments.report import pareto_front
-    from experiments.results import ResultsDB
+    from experiments.sweep.report import pareto_front
+    from experiments.sweep.results import ResultsDB
 
     result = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5,1", "--beta", "1",
                                  "--param", "beam_width=2,16", "--param", "token_min_logp=-3,-8", "--out",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acoustic.cache import CacheError, CacheReport, cache_logits, plan_parts
-from experiments.dask_executor import ClusterError, check_versions, connect
+from logits.cluster import ClusterError, check_versions, connect
 from logits.files import check_writable_output
 from logits.store import STORE_FILE, LogitsStore, merge_stores
 

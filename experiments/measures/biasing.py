@@ -12,7 +12,7 @@ from typing import Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from experiments.evaluate import evaluate
+from experiments.measures.evaluate import evaluate
 from lm.model import LanguageModelCache
 from logits.errors import LabError
 from logits.store import LogitsStore

@@ -5,7 +5,7 @@ directory, run side by side.
                       scheduler="tcp://10.0.0.5:8786")
     [(d.store, d.lm, d.result.best.wer) for d in done if d.result]
 
-On a Dask cluster, a rescoring sweep is one cluster task (experiments.dask_executor.DaskExecutor.rescore), so the
+On a Dask cluster, a rescoring sweep is one cluster task (experiments.sweep.dask_executor.DaskExecutor.rescore), so the
 pairs run as that many tasks at once, one per store x LM, each on one worker's threads, while this process records
 each into its results file as it finishes. Without a cluster they run one after the other: each already uses every
 local core. A pair that fails (a missing LM, a store the LM does not fit) is reported with its error; the others go
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from experiments.executors import scheduler_address
-from experiments.sweep import SweepResult, sweep
+from logits.cluster import scheduler_address
+from experiments.sweep.run import SweepResult, sweep
 from logits.errors import LabError
 
 
@@ -38,7 +38,7 @@ def sweep_many(stores: Sequence[str | Path], lms: Sequence[str | Path], alphas: 
                betas: str | Sequence[float], *, method: str = "rescore", scheduler: str | None = None,
                parallel: int | None = None, out: str | Path | None = None,
                on_done: Callable[[PairResult], None] | None = None, **options: Any) -> list[PairResult]:
-    """Sweep every store with every LM (experiments.sweep.sweep with `method`, `scheduler` and `options`), up to
+    """Sweep every store with every LM (experiments.sweep.run.sweep with `method`, `scheduler` and `options`), up to
     `parallel` at once (default: all of them on a cluster, one at a time locally). With `out`, each pair's run
     directory is OUT/<store name>-<LM name>; else the sweep's default. Returns one PairResult per pair, in the order
     of `stores` then `lms`; `on_done` is called as each finishes."""

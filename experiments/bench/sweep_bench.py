@@ -1,6 +1,6 @@
 """What a sweep by rescoring costs and loses against the exhaustive grid, on one store (`decode bench-sweep`).
 
-    from experiments.sweep_bench import bench_sweep
+    from experiments.bench.sweep_bench import bench_sweep
     result = bench_sweep("data/heldout-store", "lm/build/4gram.bin", work_dir="runs/bench-sweep/heldout-store")
 
 Measured, in this order, on the same store, LM and grid:
@@ -30,16 +30,16 @@ from typing import Callable, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from experiments.grid import Grid
-from experiments.rescore import (
+from experiments.sweep.grid import Grid
+from experiments.sweep.rescore import (
     DEFAULT_EXACT,
     DEFAULT_NBEST,
     Anchor,
     default_anchors,
     middle_anchor,
 )
-from experiments.rescore_search import DEFAULT_RADIUS
-from experiments.sweep import sweep
+from experiments.sweep.search import DEFAULT_RADIUS
+from experiments.sweep.run import sweep
 from lm.model import LanguageModelCache
 from logits.store import LogitsStore
 

@@ -14,7 +14,7 @@ word). Whatever the search added besides (hotword boosts) is kept per hypothesis
 anchor: score = reported acoustic + reported LM part there, exactly.
 
 Rescoring sees only the hypotheses the anchors' searches kept, so a far-off weight can prefer a text none of them
-found: the rescored WER is an estimate, and a rescore sweep decodes its best few points exactly (experiments.sweep).
+found: the rescored WER is an estimate, and a rescore sweep decodes its best few points exactly (experiments.sweep.run).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from decoders.base import Decoder
 from decoders.hypothesis import ScoredText
-from experiments.grid import GridPoint
+from experiments.sweep.grid import GridPoint
 from lm.model import LoadedLM
 from logits.errors import LabError
 from logits.store import LogitsStore
@@ -240,7 +240,7 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
             ) -> list[RescoredPoint]:
     """WER and CER at each (alphas[p], betas[p]) when every utterance takes its best-scoring hypothesis there.
 
-    Corpus rates as experiments.scoring computes them: utterances without a reference or with an empty one are
+    Corpus rates as logits.scoring computes them: utterances without a reference or with an empty one are
     left out, errors are summed and divided by the reference words (characters). `counted` caches each (utterance,
     text)'s word and character errors across calls on growing tables.
     """
@@ -260,7 +260,7 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
 
 def corpus_rates(references: Sequence[str | None], texts: Sequence[str],
                  counted: dict[tuple[int, str], tuple[int, int]] | None = None) -> tuple[float | None, float | None]:
-    """(WER, CER) of one text per utterance (a decode's) over the corpus, as experiments.scoring computes them (the
+    """(WER, CER) of one text per utterance (a decode's) over the corpus, as logits.scoring computes them (the
     same error counts, hence the same numbers), from `counted` where `rescore` has counted them already."""
     if len(texts) != len(references):
         raise RescoreError(f"{len(texts)} texts for {len(references)} references")
@@ -301,7 +301,7 @@ def default_anchors(alphas: Sequence[float], betas: Sequence[float]) -> tuple[An
 
     Not the middle alpha: the optimum of a CTC model with a word n-gram lies in the lower part of the usual alpha
     ranges (pyctcdecode's default alpha is 0.5), and the search walks from the anchor only a few grid steps
-    (experiments.rescore_search); `decode bench-sweep` measures both.
+    (experiments.sweep.search); `decode bench-sweep` measures both.
     """
     ordered_a, ordered_b = sorted(alphas), sorted(betas)
     return (Anchor(ordered_a[(len(ordered_a) - 1) // 4], ordered_b[(len(ordered_b) - 1) // 2]),)

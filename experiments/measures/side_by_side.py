@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from experiments.evaluate import Evaluation, evaluate
+from experiments.measures.evaluate import Evaluation, evaluate
 from logits.errors import LabError
 from logits.store import LogitsStore
 
@@ -65,7 +65,7 @@ def compare(
 
 
 def _interval(evaluation: Evaluation) -> tuple[float | None, float | None]:
-    from experiments.significance import wer_interval
+    from experiments.measures.significance import wer_interval
 
     pairs = [(r, h.text) for r, h in zip(evaluation.references, evaluation.hypotheses) if r is not None]
     if not pairs:

@@ -4,7 +4,7 @@
     found.decoded    # {point: its decode's texts}, the anchors first
     found.estimates  # every grid point's re-ranked WER and CER
 
-`decode(points)` decodes the store at those weights and returns the N-best lists (experiments.rescore.NBestTable)
+`decode(points)` decodes the store at those weights and returns the N-best lists (experiments.sweep.rescore.NBestTable)
 and each point's best texts; this module knows nothing of stores, threads or results files, so the same search runs
 in a sweep, on a Dask worker, or over lists computed beforehand.
 
@@ -26,8 +26,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from experiments.grid import Grid, GridPoint
-from experiments.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, corpus_rates, rescore
+from experiments.sweep.grid import Grid, GridPoint
+from experiments.sweep.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, corpus_rates, rescore
 
 # Grid steps (in each axis, the larger counts) from a decoded point within which estimates are trusted.
 DEFAULT_RADIUS = 2.0

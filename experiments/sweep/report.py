@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from experiments.results import ResultsDB, RunResults
+from experiments.sweep.results import ResultsDB, RunResults
 from logits.files import atomic_write
 
 HEATMAP_FILE = "wer_heatmap.png"
@@ -45,7 +45,7 @@ def report(run_dir: str | Path, run_id: int | None = None) -> Report:
 
 def with_ties(db: ResultsDB, results: RunResults) -> RunResults:
     """The results with the points that the paired bootstrap cannot tell from the best marked."""
-    from experiments.significance import tied_with_best
+    from experiments.measures.significance import tied_with_best
 
     return replace(results, tied=tied_with_best(db, results))
 

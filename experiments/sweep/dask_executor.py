@@ -16,41 +16,19 @@ from __future__ import annotations
 import dataclasses
 import socket
 import uuid
-import warnings
 from pathlib import Path
 from typing import Iterator
 
-from distributed import Client, WorkerPlugin, get_worker
+from distributed import WorkerPlugin, get_worker
 from distributed import as_completed as dask_completed
-from distributed.versions import VersionMismatchWarning, error_message
 
-from experiments.executors import SCHEDULER_ENV, Outcome, PointRunner, RescoreOutcome, RescorePlan, Task
-from experiments.results import PointResult, ResultsDB
-from experiments.versions import PACKAGES
+from experiments.sweep.executors import Outcome, PointRunner, RescoreOutcome, RescorePlan, Task
+from experiments.sweep.results import PointResult, ResultsDB
+from logits.cluster import ClusterError, check_versions
 from logits.errors import LabError
 from logits.store import LogitsStore
 
-# Seconds to wait for a Dask scheduler before saying it cannot be reached.
-CONNECT_TIMEOUT_S = 5
 PLUGIN_NAME = "ctc-decoding-lab"
-
-
-class ClusterError(LabError):
-    """A Dask cluster that cannot be reached or used: no scheduler, no workers, workers that differ or cannot see
-    the store."""
-
-
-def connect(address: str, timeout: float | None = None):
-    """A Dask Client of the scheduler at `address`, or a ClusterError within `timeout` seconds (CONNECT_TIMEOUT_S)."""
-    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
-    try:
-        with warnings.catch_warnings():  # checked below, as one line, with the lab's packages too
-            warnings.simplefilter("ignore", VersionMismatchWarning)
-            return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({_first_line(exc)}); start one with "
-                           f"`dask scheduler` and workers with `dask worker {address}`, or check the address "
-                           f"(--scheduler or ${SCHEDULER_ENV})") from None
 
 
 class DaskExecutor:
@@ -116,25 +94,6 @@ class DaskExecutor:
         configs = {task.key: task.config for task in tasks}
         return dataclasses.replace(outcome, results=tuple(
             dataclasses.replace(r, config=configs[r.key], store_path=str(self.store.path)) for r in outcome.results))
-
-
-def check_versions(client) -> None:
-    """Dask's own version check (distributed.versions.error_message) over its packages and the lab's, as one line:
-    a worker with another numpy or KenLM could decode differently, and one with another dask may not run at all."""
-    found = client.get_versions(packages=[p for p in PACKAGES if p != "ctc-decoding-lab"] + ["ctc-decoding-lab"])
-    if not error_message(found["scheduler"], found["workers"], found["client"])["warning"]:
-        return
-    mine = found["client"]["packages"]
-    differing = []
-    for name in sorted(mine):
-        theirs = {(info or {}).get("packages", {}).get(name) for info in found["workers"].values()}
-        theirs.add(found["scheduler"]["packages"].get(name) if name in ("python", "dask", "distributed") else
-                   mine[name])
-        if theirs != {mine[name]}:
-            differing.append(f"{name} {mine[name]} here, {', '.join(sorted(map(str, theirs - {mine[name]})))} on "
-                             "the cluster")
-    raise ClusterError("the Dask cluster's package versions differ from this client's (Dask's check): "
-                       + "; ".join(differing) + "; install the same versions (requirements.lock) everywhere")
 
 
 def _portable(task: Task) -> Task:
@@ -203,8 +162,3 @@ def _dask_rescore(tasks: list[Task], plan: RescorePlan, store_path: str, fingerp
     worker = get_worker()
     runner = worker.plugins[PLUGIN_NAME].runner(store_path, fingerprint)
     return runner.rescore(tasks, plan, threads=max(1, worker.state.nthreads))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

@@ -1,5 +1,5 @@
 """Where a sweep's points are decoded: in this process or a pool of forked processes (`LocalExecutor`, the default),
-or on a Dask cluster (experiments.dask_executor, `decode sweep --scheduler tcp://HOST:PORT`).
+or on a Dask cluster (experiments.sweep.dask_executor, `decode sweep --scheduler tcp://HOST:PORT`).
 
 An executor takes the tasks still to decode and yields an Outcome per task as each finishes; the sweep alone writes
 the results store, so a run records the same rows (and resumes the same way) whichever executor decoded them.
@@ -28,12 +28,12 @@ from typing import Iterator, Sequence
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
-from experiments.evaluate import evaluate
-from experiments.grid import Grid
-from experiments.rescore import Anchor, LMScorer, nbest_table, prepare
-from experiments.rescore_search import DEFAULT_RADIUS, search_grid
-from experiments.results import PointResult, RescoredResult, ResultsDB, now
-from experiments.versions import versions
+from experiments.measures.evaluate import evaluate
+from experiments.sweep.grid import Grid
+from experiments.sweep.rescore import Anchor, LMScorer, nbest_table, prepare
+from experiments.sweep.search import DEFAULT_RADIUS, search_grid
+from experiments.sweep.results import PointResult, RescoredResult, ResultsDB, now
+from logits.versions import versions
 from logits.errors import LabError
 from logits.store import LogitsStore
 
@@ -58,7 +58,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RescorePlan:
-    """How a rescoring sweep searches its grid (experiments.rescore_search): N-best lists of `nbest` hypotheses at
+    """How a rescoring sweep searches its grid (experiments.sweep.search): N-best lists of `nbest` hypotheses at
     the `anchors`, then up to `exact` decodes within `radius` grid steps of a decoded point."""
 
     grid: Grid
@@ -78,15 +78,6 @@ class RescoreOutcome:
     exact_keys: tuple[str, ...]  # the grid points decoded, in the order decoded
     seconds: float  # the whole search: decodes with N-best lists and re-ranking
     hypotheses: int  # N-best entries re-ranked
-
-
-SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-
-
-def scheduler_address(given: str | None) -> str | None:
-    """The Dask scheduler to use: `given` (--scheduler), else $DASK_SCHEDULER_ADDRESS, else None (run locally)."""
-    address = given if given is not None else os.environ.get(SCHEDULER_ENV)
-    return (address.strip() or None) if address is not None else None
 
 
 class PointRunner:

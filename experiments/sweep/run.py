@@ -3,8 +3,8 @@
     result = sweep("data/heldout-store", "lm/build/4gram.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5")
     result.best, result.summary()
 
-Each grid point is one task, decoded by an executor (experiments.executors): forked local processes by default, or
-a Dask cluster (experiments.dask_executor). The parent commits each finished point at once, so a killed sweep loses
+Each grid point is one task, decoded by an executor (experiments.sweep.executors): forked local processes by default, or
+a Dask cluster (experiments.sweep.dask_executor). The parent commits each finished point at once, so a killed sweep loses
 only the points in flight, and a rerun decodes only what is missing.
 """
 
@@ -24,16 +24,17 @@ from typing import Any, Callable, Mapping, Sequence
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
-from experiments.executors import LocalExecutor, PointRunner, RescorePlan, Task, scheduler_address
-from experiments.grid import Grid
-from experiments.rescore import (
+from experiments.sweep.executors import LocalExecutor, PointRunner, RescorePlan, Task
+from logits.cluster import scheduler_address
+from experiments.sweep.grid import Grid
+from experiments.sweep.rescore import (
     DEFAULT_EXACT,
     DEFAULT_NBEST,
     Anchor,
     default_anchors,
 )
-from experiments.rescore_search import DEFAULT_RADIUS
-from experiments.results import (
+from experiments.sweep.search import DEFAULT_RADIUS
+from experiments.sweep.results import (
     DB_FILE,
     PointResult,
     ResultsDB,
@@ -81,7 +82,7 @@ class SweepResult:
         return self.results.to_dataframe()
 
     def summary(self) -> dict:
-        from experiments.report import summary
+        from experiments.sweep.report import summary
 
         return summary(self.results) | {
             "reused": self.reused, "computed": self.computed, "greedy_reused": self.greedy_reused,
@@ -130,10 +131,10 @@ def sweep(
     combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
     against decoding time.
 
-    `method` "rescore" decodes the store only at the `anchors` (default: experiments.rescore.default_anchors),
-    keeping `nbest` hypotheses per utterance, and scores every grid point by re-ranking them (experiments.rescore);
+    `method` "rescore" decodes the store only at the `anchors` (default: experiments.sweep.rescore.default_anchors),
+    keeping `nbest` hypotheses per utterance, and scores every grid point by re-ranking them (experiments.sweep.rescore);
     then up to `exact` times decodes the best estimate within `radius` grid steps of a decoded point, while one
-    promises better than the best point decoded (experiments.rescore_search). Only the decoded grid points are
+    promises better than the best point decoded (experiments.sweep.search). Only the decoded grid points are
     results; the estimates are kept apart (the run's `rescored`), and the best point is the best of the exact ones.
     The search runs here (on `workers` threads), or as one task of the Dask cluster.
 
@@ -162,7 +163,7 @@ def sweep(
                            show_progress=show_progress, command=command, yes=yes, test=test, extra=extra,
                            scheduler=scheduler)
         return result
-    from experiments import report
+    from experiments.sweep import report
     from lm.model import LanguageModelCache
 
     started = time.perf_counter()
@@ -268,7 +269,7 @@ def sweep(
 
 
 def _rescore(executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: RescorePlan) -> set[str]:
-    """A rescoring sweep (experiments.rescore_search) by `executor`, recorded: every grid point it decoded as a result
+    """A rescoring sweep (experiments.sweep.search) by `executor`, recorded: every grid point it decoded as a result
     (unless stored already), the estimates of all of them apart. Returns the keys of the results this stored."""
     outcome = executor.rescore(tasks, plan)
     stored = set()
@@ -285,7 +286,8 @@ def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: 
     an unreachable scheduler leaves no run behind)."""
     if address is None:
         return LocalExecutor(store, lms, check, db, workers)
-    from experiments.dask_executor import DaskExecutor, connect
+    from experiments.sweep.dask_executor import DaskExecutor
+    from logits.cluster import connect
 
     client = connect(address)
     try:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
-from experiments.scoring import Scores, score
+from logits.scoring import Scores, score
 from logits.files import atomic_write
 from logits.store import LogitsStore
 

@@ -1,6 +1,6 @@
 """Speed and accuracy of every beam decoder on one store, LM and set of search parameters, side by side.
 
-    from experiments.bench import run_bench
+    from experiments.bench.bench import run_bench
     result = run_bench("data/heldout-store", "lm/build/4gram.bin", limit=150)
 
 Decoders, one after the other in this process: pyctcdecode (`beam`, the reference), this project's own beam decoders
@@ -13,7 +13,7 @@ decoders.peers) and `greedy`. For each:
   warm-up utterance; the median over repeats. It counts every thread of this process, so a decoder that used more
   than one core could not hide it; all of them run single-threaded here (one `decode` call at a time);
 - rtfx: audio seconds per CPU second (single core);
-- wer/cer: experiments.scoring.score against the store's references;
+- wer/cer: logits.scoring.score against the store's references;
 - parity: the share of utterances whose text equals pyctcdecode's.
 
 The utterances are copied into memory before timing, so page faults of the memory-mapped store are not timed.
@@ -52,8 +52,8 @@ from decoders.errors import DecoderConfigError
 from decoders.factory import decoder_classes
 from decoders.hypothesis import Hypothesis
 from decoders.peers import peer_classes
-from experiments.scoring import score
-from experiments.versions import versions
+from logits.scoring import score
+from logits.versions import versions
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 from logits.errors import LabError
 from logits.files import write_json_atomic

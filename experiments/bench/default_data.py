@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from acoustic.cache import cache_logits, weights_fingerprint
+from acoustic.cache import cache_logits
+from acoustic.model import weights_fingerprint
 from acoustic.pieces import train_vocabulary
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store

@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
-from experiments.scoring import score
-from experiments.significance import utterance_errors
+from logits.scoring import score
+from experiments.measures.significance import utterance_errors
 from logits.files import atomic_write
 from logits.store import LogitsStore
 

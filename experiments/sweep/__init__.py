@@ -1,0 +1,2 @@
+"""Sweeping: the grid, the sweep spec and its run, the executors (local processes, Dask), rescoring and its search,
+the results database and its report."""
