@@ -1,6 +1,7 @@
 """The package layering of the lab: imports go down the pipeline, never up, and no two packages import each other.
 
     cli -> experiments -> decoders, acoustic -> lm -> logits
+    inside experiments: bench -> sweep -> measures
 
 `decoders` and `acoustic` sit side by side: both read or write the store, neither imports the other. Lazy imports
 inside functions count as much as those at the top of a module.
@@ -26,8 +27,17 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-def package_imports(root: Path, packages: set[str]) -> dict[str, dict[str, list[str]]]:
-    """package -> imported package -> the modules (file:line) that import it, for imports among `packages`."""
+# Inside experiments, each concept's sub-package and the sub-packages it may import.
+EXPERIMENTS: dict[str, frozenset[str]] = {
+    "measures": frozenset(),
+    "sweep": frozenset({"measures"}),
+    "bench": frozenset({"measures", "sweep"}),
+}
+
+
+def package_imports(root: Path, packages: set[str], prefix: str = "") -> dict[str, dict[str, list[str]]]:
+    """package -> imported package -> the modules (file:line) that import it, for imports among `packages` (the
+    folders of `root`, imported as `prefix` + name)."""
     graph: dict[str, dict[str, list[str]]] = {name: {} for name in packages}
     for name in packages:
         for path in sorted((root / name).rglob("*.py")):
@@ -40,7 +50,9 @@ def package_imports(root: Path, packages: set[str]) -> dict[str, dict[str, list[
                 else:
                     continue  # relative imports stay inside their package
                 for target in targets:
-                    top = target.split(".")[0]
+                    if not target.startswith(prefix):
+                        continue
+                    top = target[len(prefix):].split(".")[0]
                     if top in packages and top != name:
                         graph[name].setdefault(top, []).append(f"{path.relative_to(root)}:{node.lineno}")
     return graph
@@ -97,6 +109,27 @@ def test_the_checker_finds_an_upward_import_and_a_cycle(tmp_path):
     assert "import cycle: decoders -> logits -> decoders" in found
 
 
-@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_the_checker_finds_an_upward_import_between_sub_packages(tmp_path):
+    for package in ("measures", "sweep"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "measures" / "mod.py").write_text("from experiments.sweep.run import sweep\n")
+    found = violations(package_imports(tmp_path, {"measures", "sweep"}, prefix="experiments."), EXPERIMENTS)
+    assert found == ["measures imports sweep (measures/mod.py:1): measures may import only []"]
+
+
+def test_experiments_sub_packages_import_only_those_below_them():
+    found = package_imports(REPO / "experiments", set(EXPERIMENTS), prefix="experiments.")
+    assert violations(found, EXPERIMENTS) == []
+
+
+def test_every_experiments_module_lives_in_a_sub_package():
+    loose = sorted(p.name for p in (REPO / "experiments").glob("*.py") if p.name != "__init__.py")
+    assert loose == [], "experiments/ holds sub-packages by concept (sweep, measures, bench); place the module in one"
+    packages = {p.parent.name for p in (REPO / "experiments").glob("*/__init__.py")}
+    assert packages == set(EXPERIMENTS), "give the new sub-package its place in EXPERIMENTS (and in the README)"
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED) + [f"experiments.{name}" for name in sorted(EXPERIMENTS)])
 def test_pyproject_installs_every_layer(package):
     assert f'"{package}"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
