@@ -23,9 +23,9 @@ def _say(message: str) -> None:
     say("bench", message)
 
 
-def _progress(total: int, desc: str):
+def _progress(total: int, desc: str, unit: str = "utt"):
     _say(desc)
-    return progress(total, desc)
+    return progress(total, desc, unit)
 
 
 def _pct(value: float | None) -> str:
@@ -42,6 +42,17 @@ def _millions(value: float | None) -> float | None:
 
 def _load(values) -> str:
     return "-" if not values else "/".join(f"{v:.1f}" for v in values)
+
+
+def _parallel_verdict(par: B.ParallelSpeedup) -> str:
+    """The speed-up, or why it is not the decoder's: another process held a core, or there are fewer cores than
+    threads."""
+    ratio = f"{_num(par.speedup, '.2f')}x"
+    if par.cores_usable < max(par.threads):
+        return f"{ratio}, not a speed-up: fewer usable cores than threads"
+    if par.contended:
+        return f"{ratio}, not a speed-up: another process held a core (load above usable cores less the threads)"
+    return f"speed-up {ratio}"
 
 
 def format_table(result: B.BenchResult) -> str:
@@ -79,7 +90,8 @@ def format_table(result: B.BenchResult) -> str:
             f"parallel {par.name} ({par.utterances} utterances): decode_batch threads=" + " / ".join(
                 f"{n}: {par.wall_seconds[n]:.3f} s" for n in par.threads) +
             " wall (CPU " + " / ".join(f"{par.cpu_seconds[n]:.3f}" for n in par.threads) + " s)"
-            f" -> speed-up {_num(par.speedup, '.2f')}x ({par.cores_usable} usable cores; same text: {par.same_text})"
+            f" -> {_parallel_verdict(par)} ({par.cores_usable} usable cores, load {_num(par.load_before, '.2f')} "
+            f"before, {_num(par.load_after, '.2f')} after; same text: {par.same_text})"
         )
     compat = result.compat
     if compat:

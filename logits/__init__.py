@@ -7,9 +7,10 @@ type and small file and console helpers. It imports no other package of the lab.
 
 from logits.errors import LabError, LogitsError, StoreError, VocabularyError
 from logits.store import LogitsStore, StoreWriter, Utterance, write_store
+from logits.subset import subset_store
 from logits.vocabulary import Vocabulary
 
 __all__ = [
     "LabError", "LogitsError", "LogitsStore", "StoreError", "StoreWriter", "Utterance", "Vocabulary",
-    "VocabularyError", "write_store",
+    "VocabularyError", "subset_store", "write_store",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -28,6 +30,7 @@ def test_notebook_runs_and_shows_the_comparison(tmp_path, monkeypatch):
     monkeypatch.setenv("CTC_LAB_LM", str(lm))
     monkeypatch.setenv("CTC_LAB_WORK", str(tmp_path / "work"))
     monkeypatch.setenv("CTC_LAB_SUBSET", "8")
+    monkeypatch.setenv("CTC_LAB_SPEECH", "3")  # the shipped model on three spoken sentences: seconds
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # The kernel inherits this process's environment (the variables above) and runs this venv's python.
@@ -44,7 +47,17 @@ def test_notebook_runs_and_shows_the_comparison(tmp_path, monkeypatch):
     for label in ("greedy", "beam, no LM", "alpha 0.5, beta 1.0", "swept", "hotword"):
         assert label in text or label in html
     images = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 3  # the sweep's heatmap and Pareto plot, and the comparison chart
+    spoken = shutil.which("espeak-ng") is not None
+    # The shipped model's chart (where espeak-ng is), the sweep's heatmap and Pareto plot, the comparison chart.
+    assert len(images) >= 3 + spoken
+    if spoken:  # the notebook leads with real logits: the shipped model on spoken sentences
+        speech = next(c for c in notebook.cells if "speech" in c.metadata.get("tags", []))
+        frames = [o["data"]["text/plain"] for o in speech.outputs if "text/plain" in o.get("data", {})
+                  and "image/png" not in o.get("data", {})]
+        assert any("greedy" in f and "beam + 4-gram" in f and "wer_low" in f for f in frames)
+        assert "3 utterances" in "".join(o.get("text", "") for o in speech.outputs)
+        assert (tmp_path / "work" / "speech-store-first3" / "store" / "store.json").is_file()
+        assert notebook.cells.index(speech) < notebook.cells.index(table)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "substitutions" in printed and "fixed" in printed  # the error analysis ran
     assert "B-WER" in printed and "U-WER" in printed  # and the hotword measures

@@ -79,7 +79,9 @@ COMPAT_WORKERS = 2
 BENCH_DIR = Path("runs/bench")
 
 Say = Callable[[str], None]
-Progress = Callable[[int, str], ContextManager[Any]]
+# progress(total, description, unit): a bar of `total` units, named in what they count ("utt", "frames").
+Progress = Callable[[int, str, str], ContextManager[Any]]
+LoadAverage = Callable[[], tuple[float, float, float]]
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,12 @@ class ParallelSpeedup:
     cores_usable: int
     same_text: bool  # every thread count gave the same texts
     repeats: int
+    # The 1-minute load average right before and right after the timed runs (None: the platform has none), and
+    # whether other processes held a core the threads needed then (see `core_contention`): a speed-up measured
+    # then is the machine's, not the decoder's.
+    load_before: float | None = None
+    load_after: float | None = None
+    contended: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON keys are strings: the thread counts become "1", "2"."""
@@ -295,7 +303,7 @@ def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def _nullcontext_progress(total: int, desc: str):
+def _nullcontext_progress(total: int, desc: str, unit: str = "utt"):
     class _Bar:
         def update(self, n: int = 1) -> None:
             pass
@@ -340,7 +348,7 @@ def bench_decoder(
     load_seconds = time.perf_counter() - wall
     decoder.decode(arrays[0])  # warm-up: first-call costs (lazy tables, caches) are not decoding speed
     runs_cpu, runs_wall, texts, deterministic = [], [], None, True
-    with progress(repeats * len(arrays), f"{contender.name} x{repeats}") as bar:
+    with progress(repeats * len(arrays), f"{contender.name} x{repeats}", "utt") as bar:
         for _ in range(repeats):
             hypotheses, cpu, elapsed = _decode_all(decoder, arrays, bar)
             runs_cpu.append(cpu)
@@ -378,18 +386,21 @@ def bench_decoder(
 
 
 def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int, progress: Progress,
-                   threads: Sequence[int] = PARALLEL_THREADS) -> ParallelSpeedup:
+                   threads: Sequence[int] = PARALLEL_THREADS, load: LoadAverage | None = None) -> ParallelSpeedup:
     """Wall-clock time of `decode_batch(arrays, threads=n)` for each n, median of at least PARALLEL_REPEATS runs,
     after one untimed run at the most threads so that every thread's workspace is already made. Thread counts take
     turns, in reverse order every other round (1 2, 2 1, 1 2, ...) so that drift favours neither; the speed-up is
-    the median over rounds of the first count's time over the last's."""
+    the median over rounds of the first count's time over the last's. `load` (default os.getloadavg) is read
+    before and after the timed runs, to say whether another process held a core meanwhile."""
     batch = list(arrays)
     repeats = max(repeats, PARALLEL_REPEATS)
     walls: dict[int, list[float]] = {n: [] for n in threads}
     cpus: dict[int, list[float]] = {n: [] for n in threads}
     outputs: dict[int, list[str]] = {}
     decoder.decode_batch(batch, threads=max(threads))
-    with progress(repeats * len(threads), f"{decoder.name} decode_batch threads={list(threads)}") as bar:
+    load_before = _one_minute_load(load)
+    with progress(repeats * len(threads) * len(batch), f"{decoder.name} decode_batch threads={list(threads)}",
+                  "utt") as bar:
         for round_ in range(repeats):
             for n in threads if round_ % 2 == 0 else reversed(threads):
                 start, cpu = time.perf_counter(), time.process_time()
@@ -397,11 +408,14 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
                 walls[n].append(time.perf_counter() - start)
                 cpus[n].append(time.process_time() - cpu)
                 outputs.setdefault(n, [h.text for h in result])
-                bar.update(1)
+                bar.update(len(batch))
+    load_after = _one_minute_load(load)
     medians = {n: _median(w) for n, w in walls.items()}
     base, top = threads[0], threads[-1]
     ratios = [a / b for a, b in zip(walls[base], walls[top]) if b > 0]
     speedup = _median(ratios) if ratios else None
+    # With fewer usable cores than threads the speed-up says nothing about the decoder; the reader needs both.
+    cores = machine_info()["cores_usable"] or 1
     return ParallelSpeedup(
         name=decoder.name,
         utterances=len(batch),
@@ -409,11 +423,32 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
         wall_seconds={n: _round(medians[n]) for n in threads},
         cpu_seconds={n: _round(_median(cpus[n])) for n in threads},
         speedup=_round(speedup, 3),
-        # With fewer usable cores than threads the speed-up says nothing about the decoder; the reader needs both.
-        cores_usable=machine_info()["cores_usable"] or 1,
+        cores_usable=cores,
         same_text=all(outputs[n] == outputs[base] for n in threads),
         repeats=repeats,
+        load_before=load_before,
+        load_after=load_after,
+        contended=core_contention(load_before, load_after, cores, threads),
     )
+
+
+def core_contention(load_before: float | None, load_after: float | None, cores_usable: int,
+                    threads: Sequence[int]) -> bool | None:
+    """Whether other processes held a core that the bench's threads needed: their load (the 1-minute load average
+    less the bench's own share) above the usable cores less the bench's most threads. The bench's share is one
+    thread before the timed runs (it had been decoding one utterance at a time) and the mean thread count after
+    them (the runs take turns). None when either reading is missing."""
+    if load_before is None or load_after is None:
+        return None
+    others = max(load_before - 1.0, load_after - statistics.mean(threads), 0.0)
+    return others > cores_usable - max(threads)
+
+
+def _one_minute_load(load: LoadAverage | None) -> float | None:
+    try:
+        return round(float((load or os.getloadavg)()[0]), 2)
+    except OSError:  # no load average on this platform
+        return None
 
 
 def bench_compat(params: Mapping[str, Any], loaded: LoadedLM, vocabulary, arrays: Sequence[np.ndarray],
@@ -436,22 +471,23 @@ def bench_compat(params: Mapping[str, Any], loaded: LoadedLM, vocabulary, arrays
     labels = vocabulary.decoder_labels
     reference = pyctcdecode.build_ctcdecoder(labels, **build)
     walls: dict[str, list[float]] = {"pyctcdecode": [], "compat": []}
-    with (progress(reference_repeats, f"pyctcdecode decode_batch, fork pool of {workers}") as bar,
+    with (progress(reference_repeats * len(arrays), f"pyctcdecode decode_batch, fork pool of {workers}", "utt")
+          as bar,
           multiprocessing.get_context("fork").Pool(workers) as pool):
         for _ in range(reference_repeats):
             started = time.perf_counter()
             reference_texts = reference.decode_batch(pool, arrays, **search)
             walls["pyctcdecode"].append(time.perf_counter() - started)
-            bar.update(1)
+            bar.update(len(arrays))
     reference.cleanup()
     ours = compat.build_ctcdecoder(labels, **build)
     ours.decode_batch(None, arrays, threads=workers, **search)
-    with progress(repeats, f"compat decode_batch, {workers} threads") as bar:
+    with progress(repeats * len(arrays), f"compat decode_batch, {workers} threads", "utt") as bar:
         for _ in range(repeats):
             started = time.perf_counter()
             texts = ours.decode_batch(None, arrays, threads=workers, **search)
             walls["compat"].append(time.perf_counter() - started)
-            bar.update(1)
+            bar.update(len(arrays))
     has_refs = any(r is not None and r.strip() for r in references)
     pyctcdecode_seconds, compat_seconds = _median(walls["pyctcdecode"]), _median(walls["compat"])
     return CompatComparison(
@@ -479,7 +515,7 @@ def bench_greedy_throughput(store: LogitsStore, repeats: int, progress: Progress
     frames = int(sum(a.shape[0] for a in arrays))
     decoder.decode_store(store)  # warm the page cache so the first repeat does not time the disk
     runs = []
-    with progress(repeats * len(arrays), f"greedy whole store x{repeats}") as bar:
+    with progress(repeats * len(arrays), f"greedy whole store x{repeats}", "utt") as bar:
         for _ in range(repeats):
             start = time.process_time()
             decoder.decode_store(store, bar.update)

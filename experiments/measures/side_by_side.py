@@ -101,9 +101,12 @@ def plot_comparison(df: "pd.DataFrame", title: str | None = None) -> "Figure":
     wer_ax.set_yticks(list(positions), labels)
     wer_ax.invert_yaxis()  # first config on top, as in the table
     wer_ax.set_xlabel("WER (%)")
-    for y, value in zip(positions, wer):
-        wer_ax.annotate(f"{value:.1f}", (value, y), xytext=(3, 0), textcoords="offset points", va="center",
+    # Each value written past its whisker's end (the bar's end without one): at the bar's end it sits on the whisker.
+    ends = wer if errors is None else wer + errors[1]
+    for y, value, end in zip(positions, wer, ends):
+        wer_ax.annotate(f"{value:.1f}", (end, y), xytext=(6, 0), textcoords="offset points", va="center",
                         fontsize=8)
+    wer_ax.set_xlim(0, 1.15 * max(float(max(ends, default=0.0)), 1e-9))  # room for the last label
     speed_ax.barh(positions, df["rtfx"].astype(float), color="tab:orange")
     speed_ax.set_xscale("log")
     speed_ax.set_xlabel("speed (x real time, log scale)")

@@ -16,6 +16,15 @@ PARETO_FILE = "pareto.png"
 HYPOTHESES_FILE = "best_hypotheses.jsonl"
 # Cell labels stay readable up to about this many columns or rows; larger grids get colours only.
 _MAX_ANNOTATED = 24
+# The heatmap's colour scale runs from the best cell's WER to the WER at the grid's _SCALE_QUANTILE; the cells above
+# (the worst quarter) are clipped and drawn as "worse". Shades then separate the cells near the optimum, what a reader
+# tunes by, instead of a worst corner at several times the best WER taking the whole scale.
+_SCALE_QUANTILE = 0.75
+# Characters of the heatmap's 9-point title per inch of figure width: longer title lines are wrapped, not clipped.
+_TITLE_CHARS_PER_INCH = 15
+# Two points' decoding times closer than this ratio are not told apart on the Pareto plot: a sweep times each point
+# once, minutes apart, and one core of a shared machine drifts by about a tenth within a minute.
+PARETO_TIME_RATIO = 1.2
 
 
 @dataclass(frozen=True)
@@ -199,23 +208,28 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
     if np.isnan(wer).all():
         return None
     best = results.best
-    fig = Figure(figsize=(max(4.5, 0.75 * len(betas) + 2.5), max(3.5, 0.55 * len(alphas) + 2)), layout="constrained")
+    width = max(4.5, 0.75 * len(betas) + 2.5)
+    fig = Figure(figsize=(width, max(3.5, 0.55 * len(alphas) + 2)), layout="constrained")
     ax = fig.add_subplot()
-    cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="lightgrey")  # grey: a point not computed
-    image = ax.imshow(np.ma.masked_invalid(wer), cmap=cmap, aspect="auto", origin="lower")
-    fig.colorbar(image, ax=ax, label="WER (%)")
+    low, high = colour_range(wer)
+    # grey: a point not computed; near-black: worse than the scale's top (the colour bar's arrow)
+    cmap = matplotlib.colormaps["viridis_r"].with_extremes(bad="lightgrey", over="#1a1a1a")
+    image = ax.imshow(np.ma.masked_invalid(wer), cmap=cmap, aspect="auto", origin="lower", vmin=low, vmax=high)
+    clipped = bool(np.nanmax(wer) > high)
+    bar = fig.colorbar(image, ax=ax, extend="max" if clipped else "neither")
+    bar.set_label(f"WER (%); above {high:.2f}: worse" if clipped else "WER (%)")
     ax.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
     ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
     ax.set_xlabel("beta (word insertion bonus)")
     ax.set_ylabel("alpha (LM weight)")
     if max(len(alphas), len(betas)) <= _MAX_ANNOTATED:
-        low, high = np.nanmin(wer), np.nanmax(wer)
         for i, j in np.ndindex(wer.shape):
             if not math.isnan(wer[i, j]):
-                # Dark text on the light (low WER) end of viridis_r, light text on the dark end.
+                # Dark text on the light (low WER) end of viridis_r, light text on the dark end and the clipped.
                 dark = high == low or (wer[i, j] - low) / (high - low) < 0.6
                 mark = "*" if results.rescored and exact[i, j] else ""
-                ax.text(j, i, f"{wer[i, j]:.1f}{mark}", ha="center", va="center", fontsize=8,
+                # Two decimals: the best cell and the ones it ties with must not read alike.
+                ax.text(j, i, f"{wer[i, j]:.2f}{mark}", ha="center", va="center", fontsize=7,
                         color="black" if dark else "white")
     for point in results.points:  # points the bootstrap cannot tell from the best: a dashed frame
         if point.key in results.tied and best is not None and point.key != best.key:
@@ -234,10 +248,32 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
                 title += f"; dashed: {len(results.tied) - 1} not significantly worse"
     if results.rescored:
         title += "\nre-ranked N-best estimates; * decoded exactly"
-    ax.set_title(title, fontsize=9)
+    # Wrapped to the figure's width: a 3 x 3 grid's figure is narrower than the title's longest line.
+    ax.set_title(_wrap(title, int(width * _TITLE_CHARS_PER_INCH)), fontsize=9)
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
     return Path(path)
+
+
+def colour_range(wer) -> tuple[float, float]:
+    """The heatmap's colour scale (low, high) for a grid of WERs (NaN: not computed): the best WER to the
+    _SCALE_QUANTILE quantile of the cells, or to the worst when that many cells tie with the best. Cells above `high`
+    are drawn in the colour bar's "worse" colour."""
+    import numpy as np
+
+    values = np.asarray(wer, dtype=float)
+    values = values[~np.isnan(values)]
+    low, worst = float(values.min()), float(values.max())
+    high = float(np.quantile(values, _SCALE_QUANTILE))
+    high = high if high > low else worst
+    return low, (high if high > low else low + 1e-9)  # one WER everywhere: a scale of one shade, not a zero range
+
+
+def _wrap(text: str, width: int) -> str:
+    """Each line of `text` wrapped at `width` characters."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in text.splitlines())
 
 
 def varied_parameters(points) -> set[str]:
@@ -246,41 +282,81 @@ def varied_parameters(points) -> set[str]:
     return {k for k in keys if len({p.config.get(k) for p in points}) > 1}
 
 
-def pareto_front(points) -> list:
-    """The points no other point beats on both WER and decoding time, fastest first."""
+def pareto_front(points, ratio: float = 1.0) -> list:
+    """The points no other point beats on both WER and decoding time, fastest first; with `ratio` > 1, only those
+    at least `ratio` times faster than the next more accurate point kept (a point barely faster than a more accurate
+    one is timing noise, not a trade-off). One point left: the times tell nothing apart."""
     front, best_wer = [], float("inf")
     for point in sorted((p for p in points if p.wer is not None), key=lambda p: (p.seconds, p.wer)):
         if point.wer < best_wer:
             front.append(point)
             best_wer = point.wer
-    return front
+    kept = front[-1:]  # the most accurate point, then faster ones that are measurably faster than the last kept
+    for point in reversed(front[:-1]):
+        if kept[-1].seconds >= ratio * point.seconds:
+            kept.append(point)
+    return kept[::-1]
+
+
+def time_noise(points) -> float:
+    """The ratio of two decoding times that a run cannot tell from noise: PARETO_TIME_RATIO, or the spread measured
+    in the run if larger. Points that differ only in alpha and beta run the same search over the same store, so the
+    median over such groups of (slowest / fastest) is how far one run's timings scatter; it also holds a grid of LM
+    weights alone, whose times differ by the machine's drift, from claiming a front."""
+    import statistics
+
+    groups: dict[tuple, list[float]] = {}
+    for point in points:
+        if point.seconds > 0:
+            search = tuple((k, v) for k, v in point.config.params if k not in ("alpha", "beta"))
+            groups.setdefault((point.decoder, search), []).append(point.seconds)
+    spreads = [max(times) / min(times) for times in groups.values() if len(times) > 1]
+    return max(PARETO_TIME_RATIO, statistics.median(spreads)) if spreads else PARETO_TIME_RATIO
 
 
 def write_pareto(results: RunResults, path: str | Path) -> Path | None:
     """WER against decoding time of every point (and greedy), the Pareto front joined: the speed/accuracy trade-off
-    of a sweep over beam widths or pruning thresholds. None when no point has a WER."""
+    of a sweep over beam widths or pruning thresholds. The front's points are numbered and listed beside the plot
+    (labels on the points overprint); with times within `time_noise` of each other no front is drawn and the title
+    says so. None when no point has a WER."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
     points = [p for p in (*results.points, *([results.greedy] if results.greedy else ())) if p.wer is not None]
     if not points:
         return None
-    front = pareto_front(points)
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ratio = time_noise(results.points)
+    front = pareto_front(points, ratio)
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.scatter([p.seconds for p in points], [100 * p.wer for p in points], s=14, color="tab:blue", alpha=0.6)
-    ax.plot([p.seconds for p in front], [100 * p.wer for p in front], color="tab:red", marker="o", label="Pareto front")
-    varied = varied_parameters(results.points)  # the front is labelled with them
-    for n, point in enumerate(front):
-        label = "greedy" if point.decoder == "greedy" else ", ".join(
+    ax.scatter([p.seconds for p in points], [100 * p.wer for p in points], s=14, color="tab:blue", alpha=0.6,
+               label=f"{len(points)} decodes")
+    varied = varied_parameters(results.points)
+
+    def label(point) -> str:
+        return "greedy" if point.decoder == "greedy" else ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.config.params if k in varied)
-        ax.annotate(label, (point.seconds, 100 * point.wer), xytext=(6, 6 + 9 * (n % 2)), textcoords="offset points",
-                    fontsize=7)
+
+    noise = f"times within {ratio:.3g}x of each other counted as noise"
+    if len(front) > 1:
+        ax.plot([p.seconds for p in front], [100 * p.wer for p in front], color="tab:red", marker="o",
+                label="Pareto front")
+        shown, title = front, f"speed against accuracy ({len(points)} decodes; {noise})"
+    else:
+        shown = front  # the most accurate point alone: no trade-off to show
+        ax.scatter([p.seconds for p in front], [100 * p.wer for p in front], s=40, color="tab:red",
+                   label="lowest WER")
+        title = f"no speed/accuracy front: the decoding times differ by less than their noise\n({noise})"
+    for n, point in enumerate(shown, start=1):
+        # A number by each point, its settings in the legend: settings written on the points overprint.
+        ax.annotate(str(n), (point.seconds, 100 * point.wer), xytext=(4, 4), textcoords="offset points", fontsize=8,
+                    color="tab:red")
+        ax.plot([], [], " ", label=f"{n}: {label(point)}  ({point.seconds:.3g} s, {100 * point.wer:.2f}%)")
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set(xlabel="decoding time of the store (s, log scale)", ylabel="WER (%)",
-           title=f"speed against accuracy ({len(points)} decodes)")
-    ax.legend()
+    ax.set(xlabel="decoding time of the store (s, log scale)", ylabel="WER (%)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=110)
     return Path(path)
