@@ -41,6 +41,7 @@ from lm.normalize import normalize_sentences
 from logits.console import progress, say
 from logits.errors import LabError
 from logits.files import atomic_write, write_json_atomic
+from logits.scoring import score
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS
 
 CHECKPOINT = "checkpoint.pt"
@@ -207,13 +208,6 @@ def greedy_texts(model: Any, processor: Any, examples: Sequence[Example], batch_
     return [texts[i] for i in range(len(examples))]
 
 
-def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> tuple[float, float]:
-    """(CER, WER) over the whole set, with jiwer."""
-    import jiwer
-
-    return float(jiwer.cer(list(references), list(hypotheses))), float(jiwer.wer(list(references), list(hypotheses)))
-
-
 def train_model(settings: TrainSettings, work: str | Path, out: str | Path, lm_dir: Path = DEFAULT_LM_DIR) -> Path:
     """Run (or resume) the recipe in WORK and save the model and processor in OUT. Returns OUT."""
     import torch
@@ -272,10 +266,12 @@ def train_model(settings: TrainSettings, work: str | Path, out: str | Path, lm_d
                 bar.update(1)
                 bar.set_postfix_str(f"loss {value:.3f}", refresh=False)
                 if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
-                    cer, wer = error_rates([e.text for e in dev], greedy_texts(model, processor, dev))
-                    _append(dev_log, ["step", "cer", "wer", "seconds"], [step + 1, round(cer, 5), round(wer, 5),
-                                                                         round(state["seconds"], 1)])
-                    say("train", f"step {step + 1}: dev greedy CER {100 * cer:.1f}%, WER {100 * wer:.1f}%", bar)
+                    found = score([e.text for e in dev], greedy_texts(model, processor, dev))
+                    # The log keeps its columns (step, cer, wer): a resumed run appends to the file it has.
+                    _append(dev_log, ["step", "cer", "wer", "seconds"], [step + 1, round(found.cer, 5),
+                                                                         round(found.wer, 5), round(state["seconds"], 1)])
+                    say("train", f"step {step + 1}: dev greedy WER {100 * found.wer:.1f}%, CER {100 * found.cer:.1f}%",
+                        bar)
                     plot_training(train_log, dev_log, work / "training.png")
                 if (step + 1) % settings.checkpoint_every == 0:
                     _save_checkpoint(checkpoint, model, optimizer, state)

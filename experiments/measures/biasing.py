@@ -15,6 +15,7 @@ from decoders.factory import build_decoder
 from experiments.measures.evaluate import evaluate
 from lm.model import LanguageModelCache
 from logits.errors import LabError
+from logits.scoring import word_alignment
 from logits.store import LogitsStore
 
 
@@ -47,26 +48,18 @@ def biased_rates(references: Sequence[str], hypotheses: Sequence[str], words: se
     alignment is an error, and an inserted hypothesis word counts against B when it is a hotword, else against U.
     Per word: its occurrences, how many were recognised, and its false alarms (hypothesis occurrences beyond the
     reference's, utterance by utterance)."""
-    import jiwer
-
     b_total = b_errors = u_total = u_errors = 0
     per_word: dict[str, list[int]] = {w: [0, 0, 0] for w in words}
     for reference, hypothesis in zip(references, hypotheses, strict=True):
         ref, hyp = reference.split(), hypothesis.split()
         right: set[int] = set()
-        if ref:
-            for chunk in jiwer.process_words(reference, hypothesis).alignments[0]:
-                if chunk.type == "equal":
-                    right.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
-                elif chunk.type == "insert":
-                    for word in hyp[chunk.hyp_start_idx:chunk.hyp_end_idx]:
-                        if word in words:
-                            b_errors += 1
-                        else:
-                            u_errors += 1
-        else:
-            b_errors += sum(w in words for w in hyp)
-            u_errors += sum(w not in words for w in hyp)
+        for tag, r0, r1, h0, h1 in word_alignment(reference, hypothesis):
+            if tag == "equal":
+                right.update(range(r0, r1))
+            elif tag == "insert":
+                inserted = hyp[h0:h1]
+                b_errors += sum(w in words for w in inserted)
+                u_errors += sum(w not in words for w in inserted)
         for i, word in enumerate(ref):
             if word in words:
                 b_total += 1

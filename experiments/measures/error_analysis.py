@@ -1,7 +1,7 @@
 """Where the word errors are: substitutions, deletions and insertions, the most frequent confusions, the words one
 decoder fixed or broke relative to another, and the error rate on words outside the LM's vocabulary.
 
-Built on jiwer's alignments of each reference with its hypothesis.
+Built on logits.scoring's word alignment of each reference with its hypothesis (so its WER is the scorer's).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
-import jiwer
+from logits.scoring import word_alignment
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,9 @@ class Changes:
     broken: tuple[tuple[str, int], ...]
 
 
-def _alignment(reference: str, hypothesis: str):
-    return jiwer.process_words(reference, hypothesis)
-
-
 def correct_positions(reference: str, hypothesis: str) -> set[int]:
     """Indices of the reference words the hypothesis got right (aligned as equal)."""
-    if not reference.split():
-        return set()
-    found = _alignment(reference, hypothesis)
-    return {i for chunk in found.alignments[0] if chunk.type == "equal"
-            for i in range(chunk.ref_start_idx, chunk.ref_end_idx)}
+    return {i for tag, r0, r1, _, _ in word_alignment(reference, hypothesis) if tag == "equal" for i in range(r0, r1)}
 
 
 def analyse_errors(references: Sequence[str], hypotheses: Sequence[str], vocabulary: Collection[str] | None = None,
@@ -74,23 +66,18 @@ def analyse_errors(references: Sequence[str], hypotheses: Sequence[str], vocabul
     for reference, hypothesis in zip(references, hypotheses, strict=True):
         ref, hyp = reference.split(), hypothesis.split()
         words += len(ref)
-        if not ref:
-            ins += len(hyp)
-            inserted.update(hyp)
-            continue
-        found = _alignment(reference, hypothesis)
         right = set()
-        for chunk in found.alignments[0]:
-            r, h = ref[chunk.ref_start_idx:chunk.ref_end_idx], hyp[chunk.hyp_start_idx:chunk.hyp_end_idx]
-            if chunk.type == "equal":
-                right.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
-            elif chunk.type == "substitute":
+        for tag, r0, r1, h0, h1 in word_alignment(reference, hypothesis):
+            r, h = ref[r0:r1], hyp[h0:h1]
+            if tag == "equal":
+                right.update(range(r0, r1))
+            elif tag == "replace":
                 subs += len(r)
                 confusions.update(zip(r, h))
-            elif chunk.type == "delete":
+            elif tag == "delete":
                 dels += len(r)
                 deleted.update(r)
-            elif chunk.type == "insert":
+            elif tag == "insert":
                 ins += len(h)
                 inserted.update(h)
         if vocabulary is not None:

@@ -12,9 +12,8 @@ from typing import Callable, Sequence
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
-from logits.scoring import score
-from experiments.measures.significance import utterance_errors
 from logits.files import atomic_write
+from logits.scoring import count, score
 from logits.store import LogitsStore
 
 
@@ -36,7 +35,7 @@ def oracle_wer(references: Sequence[str | None], lists: Sequence[Sequence[Hypoth
         if reference is None:
             chosen.append(hypotheses[0].text)
             continue
-        errors, _ = utterance_errors([reference] * len(hypotheses), [h.text for h in hypotheses])
+        errors = count([reference] * len(hypotheses), [h.text for h in hypotheses]).word_errors
         chosen.append(hypotheses[int(errors.argmin())].text)
     if not any(r is not None for r in references):
         return None

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-import jiwer
 import numpy as np
 
 from logits.errors import LabError
+from logits.scoring import count
 
 RESAMPLES = 10_000
 _CHUNK = 1_000  # resamples drawn at a time: bounds memory for large sets
@@ -41,19 +41,11 @@ class Comparison:
         return asdict(self) | {"ci95": list(self.ci95), "significant": self.significant}
 
 
-def utterance_errors(references: Sequence[str], hypotheses: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Word errors (substitutions + deletions + insertions) and reference words of each utterance."""
-    errors, words = [], []
-    for reference, hypothesis in zip(references, hypotheses, strict=True):
-        ref_words = reference.split()
-        if not ref_words:
-            errors.append(len(hypothesis.split()))
-            words.append(0)
-            continue
-        found = jiwer.process_words(reference, hypothesis)
-        errors.append(found.substitutions + found.deletions + found.insertions)
-        words.append(len(ref_words))
-    return np.asarray(errors, dtype=np.int64), np.asarray(words, dtype=np.int64)
+def utterance_errors(references: Sequence[str | None], hypotheses: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Word errors and reference words of each utterance with a reference (logits.scoring's counts), so a bootstrap's
+    point WER is the scorer's."""
+    found = count(references, hypotheses)
+    return found.word_errors, found.words
 
 
 def paired_bootstrap(references: Sequence[str], hypotheses_a: Sequence[str], hypotheses_b: Sequence[str],

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from experiments.sweep.results import ResultsDB, RunResults
+from experiments.sweep.results import RescoredResult, ResultsDB, RunResults
 from logits.files import atomic_write
 
 HEATMAP_FILE = "wer_heatmap.png"
@@ -104,7 +104,7 @@ def _method_summary(results: RunResults) -> dict:
 
 
 def format_table(results: RunResults, top: int = 10) -> str:
-    """The `top` best points (WER, ties by CER), then greedy for comparison."""
+    """The `top` best points (ranked by logits.scoring.rank_key, as `best` is), then greedy for comparison."""
     if results.run.method == "rescore":
         return format_rescored_table(results, top)
     extra = varied_parameters(results.points) - {"alpha", "beta"}
@@ -125,8 +125,7 @@ def format_rescored_table(results: RunResults, top: int = 10) -> str:
     """A rescoring run's `top` best points by re-ranked WER, with the WER of those decoded exactly beside it
     (`exact`), then any other exact point (an anchor further down), then greedy."""
     exact = {p.key: p for p in results.points if p.key in results.exact_keys}
-    inf = float("inf")
-    ranked = sorted(results.rescored, key=lambda r: (inf if r.wer is None else r.wer, r.alpha, r.beta))
+    ranked = sorted(results.rescored, key=RescoredResult.sort_key)
     shown = ranked[:top] + [r for r in ranked[top:] if r.key in exact]
     lines = [f"{'rank':>4}  {'alpha':>6}  {'beta':>6}  {'rescored':>8}  {'exact':>7}  {'CER':>7}  point"]
     for rank, row in enumerate(shown, start=1):

@@ -31,6 +31,7 @@ from decoders.hypothesis import ScoredText
 from experiments.sweep.grid import GridPoint
 from lm.model import LoadedLM
 from logits.errors import LabError
+from logits.scoring import pair_errors, reference_size
 from logits.store import LogitsStore
 
 LN10 = math.log(10)
@@ -240,9 +241,8 @@ def rescore(table: NBestTable, references: Sequence[str | None], alphas: Sequenc
             ) -> list[RescoredPoint]:
     """WER and CER at each (alphas[p], betas[p]) when every utterance takes its best-scoring hypothesis there.
 
-    Corpus rates as logits.scoring computes them: utterances without a reference or with an empty one are
-    left out, errors are summed and divided by the reference words (characters). `counted` caches each (utterance,
-    text)'s word and character errors across calls on growing tables.
+    Corpus rates by logits.scoring's rules (the same counts, hence the same numbers; None where no reference has
+    a word). `counted` caches each (utterance, text)'s word and character errors across calls on growing tables.
     """
     if len(references) != table.utterances:
         raise RescoreError(f"{len(references)} references for N-best lists of {table.utterances} utterances")
@@ -275,24 +275,20 @@ def corpus_rates(references: Sequence[str | None], texts: Sequence[str],
 def _errors(utterance: np.ndarray, texts: Sequence[str], references: Sequence[str | None],
             counted: dict[tuple[int, str], tuple[int, int]]):
     """Word and character errors of every (utterance, text) entry against its utterance's reference, the reference
-    totals, and the utterances that count."""
-    from rapidfuzz.distance import Levenshtein
-
+    totals, and the utterances that count: logits.scoring's counts and rules (an empty reference counts, its
+    hypothesis all insertions), by edit distance alone, which is all a rate needs."""
     word_errors = np.zeros(len(texts), dtype=np.int64)
     char_errors = np.zeros(len(texts), dtype=np.int64)
-    cleaned = [None if r is None or not r.strip() else r.strip() for r in references]
     for i, (u, text) in enumerate(zip(utterance.tolist(), texts)):
-        reference = cleaned[u]
+        reference = references[u]
         if reference is None:
             continue
         if (u, text) not in counted:
-            counted[(u, text)] = (Levenshtein.distance(reference.split(), text.split()),
-                                  Levenshtein.distance(reference, text.strip()))
+            counted[(u, text)] = pair_errors(reference, text)
         word_errors[i], char_errors[i] = counted[(u, text)]
-    scored = np.array([r is not None for r in cleaned], dtype=bool)
-    ref_words = sum(len(r.split()) for r in cleaned if r is not None)
-    ref_chars = sum(len(r) for r in cleaned if r is not None)
-    return word_errors, char_errors, ref_words, ref_chars, scored
+    scored = np.array([r is not None for r in references], dtype=bool)
+    sizes = [reference_size(r) for r in references if r is not None]
+    return word_errors, char_errors, sum(w for w, _ in sizes), sum(c for _, c in sizes), scored
 
 
 def default_anchors(alphas: Sequence[float], betas: Sequence[float]) -> tuple[Anchor, ...]:

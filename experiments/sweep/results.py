@@ -31,6 +31,7 @@ from decoders.config import DecoderConfig
 from decoders.constants import LATER_PARAMS
 from logits.errors import LabError
 from logits.files import atomic_write
+from logits.scoring import rank_key
 from logits.store import LogitsStore
 
 DB_FILE = "results.sqlite"
@@ -158,12 +159,8 @@ class PointResult:
         return self.decoder if self.alpha is None else f"{self.decoder} a={self.alpha:g} b={self.beta:g}"
 
     def sort_key(self) -> tuple:
-        """Best first: lowest WER, ties by CER, then by the weights so the order is stable."""
-        inf = float("inf")
-        return (
-            inf if self.wer is None else self.wer, inf if self.cer is None else self.cer,
-            self.alpha if self.alpha is not None else inf, self.beta if self.beta is not None else inf,
-        )
+        """Best first, by logits.scoring.rank_key."""
+        return rank_key(self.wer, self.cer, self.alpha, self.beta, self.key)
 
 
 @dataclass(frozen=True)
@@ -175,6 +172,10 @@ class RescoredResult:
     beta: float
     wer: float | None
     cer: float | None
+
+    def sort_key(self) -> tuple:
+        """Best first, by logits.scoring.rank_key (the ranking of decoded points too)."""
+        return rank_key(self.wer, self.cer, self.alpha, self.beta, self.key)
 
 
 @dataclass(frozen=True)
@@ -220,12 +221,9 @@ class RunResults:
 
     @property
     def best_rescored(self) -> RescoredResult | None:
-        """A rescoring run's best point by its re-ranked WER (ties by CER, then weights), else None."""
-        inf = float("inf")
+        """A rescoring run's best point by its re-ranked WER (ranked as decoded points are), else None."""
         scored = [r for r in self.rescored if r.wer is not None]
-        if not scored:
-            return None
-        return min(scored, key=lambda r: (r.wer, inf if r.cer is None else r.cer, r.alpha, r.beta))
+        return min(scored, key=RescoredResult.sort_key) if scored else None
 
     @property
     def ranked(self) -> list[PointResult]:

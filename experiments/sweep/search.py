@@ -28,6 +28,7 @@ import numpy as np
 
 from experiments.sweep.grid import Grid, GridPoint
 from experiments.sweep.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, corpus_rates, rescore
+from logits.scoring import rank_key
 
 # Grid steps (in each axis, the larger counts) from a decoded point within which estimates are trusted.
 DEFAULT_RADIUS = 2.0
@@ -133,6 +134,5 @@ def _rank(values: np.ndarray, value: float) -> float:
 
 
 def _order(point: RescoredPoint) -> tuple:
-    """Best first: lowest WER, ties by CER, then by the weights (as results rank)."""
-    inf = float("inf")
-    return (inf if point.wer is None else point.wer, inf if point.cer is None else point.cer, point.alpha, point.beta)
+    """Best first, as results rank (logits.scoring.rank_key)."""
+    return rank_key(point.wer, point.cer, point.alpha, point.beta)
