@@ -3,8 +3,9 @@
 The rules:
 - normalisation: whitespace runs collapsed to one space, the ends stripped; nothing else (no case folding, no
   punctuation removal: transcripts and hypotheses are already in the model's alphabet);
-- alignment: minimal Levenshtein edits (rapidfuzz's, the alignment jiwer's process_words and process_characters
-  use) of the words, and of the characters (the spaces between words included);
+- alignment: jiwer's (process_words, process_characters: minimal Levenshtein edits) of the words, and of the
+  characters (the spaces between words included); rescoring counts the same edit distances itself with rapidfuzz,
+  the library jiwer aligns with (`pair_errors`: thousands of N-best texts per point), and tests hold the two equal;
 - a reference of None (no transcript) is not scored; an empty reference is: its hypothesis's words (characters)
   count as insertions and it adds nothing to the reference words (characters), as NIST's sclite scores it;
 - corpus rates: errors summed over the scored utterances, divided by the reference words (characters) summed.
@@ -29,12 +30,15 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+# jiwer's names of alignment chunks -> the opcode tags the analyses read.
+_TAGS = {"equal": "equal", "substitute": "replace", "delete": "delete", "insert": "insert"}
+
+
 def word_alignment(reference: str, hypothesis: str) -> list[tuple[str, int, int, int, int]]:
     """The word alignment as opcodes (tag, ref start, ref end, hyp start, hyp end), tags equal, replace, delete
     and insert, over the normalised texts' words."""
-    from rapidfuzz.distance import Levenshtein
-
-    return [tuple(op) for op in Levenshtein.opcodes(reference.split(), hypothesis.split())]
+    chunks = _jiwer().process_words(normalise(reference), normalise(hypothesis)).alignments[0]
+    return [(_TAGS[c.type], c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx) for c in chunks]
 
 
 def pair_errors(reference: str, hypothesis: str) -> tuple[int, int]:
@@ -100,22 +104,25 @@ class UtteranceCounts:
 
 
 def count(references: Sequence[str | None], hypotheses: Sequence[str]) -> UtteranceCounts:
-    """The error counts of every utterance with a reference (the module's rules)."""
-    from rapidfuzz.distance import Levenshtein
-
+    """The error counts of every utterance with a reference (the module's rules), from jiwer's alignments."""
+    jiwer = _jiwer()
     rows = []
     for i, (reference, hypothesis) in enumerate(zip(references, hypotheses, strict=True)):
         if reference is None:
             continue
-        ref, hyp = reference.split(), hypothesis.split()
-        edits = {"replace": 0, "delete": 0, "insert": 0}
-        for op in Levenshtein.editops(ref, hyp):
-            edits[op.tag] += 1
-        ref_text, hyp_text = normalise(reference), normalise(hypothesis)
-        rows.append((i, sum(edits.values()), len(ref), Levenshtein.distance(ref_text, hyp_text), len(ref_text),
-                     edits["replace"], edits["delete"], edits["insert"]))
+        ref, hyp = normalise(reference), normalise(hypothesis)
+        words, chars = jiwer.process_words(ref, hyp), jiwer.process_characters(ref, hyp)
+        edits = (words.substitutions, words.deletions, words.insertions)
+        rows.append((i, sum(edits), len(ref.split()), chars.substitutions + chars.deletions + chars.insertions,
+                     len(ref), *edits))
     columns = np.asarray(rows, dtype=np.int64).reshape(-1, 8).T
     return UtteranceCounts(*columns)
+
+
+def _jiwer():
+    import jiwer  # imported on first use: the store layer stays quick to import
+
+    return jiwer
 
 
 def score(references: Sequence[str | None], hypotheses: Sequence[str]) -> Scores:
