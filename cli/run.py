@@ -78,8 +78,8 @@ def run(
     hotword_weight: HotwordWeight = None,
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
     nbest: Annotated[Optional[int], typer.Option(
-        min=1, help="With --out: write the K best hypotheses of each utterance instead, and report the oracle WER "
-                    "(fastbeam, beam, ctcbeam).")] = None,
+        min=1, help="With --out: write the K best hypotheses of each utterance beside its hypothesis, and report the "
+                    "oracle WER (fastbeam, beam, ctcbeam).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
 ) -> None:
     """Decode a store and score it against its references."""
@@ -97,11 +97,11 @@ def run(
         result = evaluate(opened, built, on_progress=bar.update)
     summary = result.summary()
     if nbest is not None:
-        from experiments.measures.nbest import nbest_lists, oracle_wer, write_nbest
+        from experiments.measures.nbest import nbest_lists, oracle_wer
 
         with progress(len(opened), f"{decoder} {nbest}-best") as bar:
             lists = nbest_lists(opened, built, nbest, bar.update)
-        write_nbest(out, opened, lists)
+        result.write_jsonl(out, nbest=lists)
         summary |= {"nbest": nbest, "oracle_wer": oracle_wer(opened.references, lists)}
     elif out:
         result.write_jsonl(out)
