@@ -15,6 +15,7 @@ from cli.options import (
     Beta,
     Hotword,
     HotwordWeight,
+    PruneHistory,
     TokenMinLogp,
     Unigrams,
     UnkScoreOffset,
@@ -40,6 +41,7 @@ def beam_params(
     unk_score_offset: float | None = None,
     hotword: list[str] | None = None,
     hotword_weight: float | None = None,
+    prune_history: bool = False,
 ) -> dict:
     """The decoder parameters a user actually gave (None means: the decoder's default). An `lm` that is a pyctcdecode
     decoder folder (or a wav2vec2 "with LM" checkpoint's language_model/) brings its KenLM file, unigrams and weights;
@@ -55,6 +57,7 @@ def beam_params(
         "unk_score_offset": unk_score_offset,
         "hotwords": tuple(hotword) if hotword else None,
         "hotword_weight": hotword_weight,
+        "prune_history": True if prune_history else None,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if lm is not None and is_lm_directory(lm):
@@ -76,6 +79,7 @@ def run(
     unk_score_offset: UnkScoreOffset = None,
     hotword: Hotword = None,
     hotword_weight: HotwordWeight = None,
+    prune_history: PruneHistory = False,
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
     nbest: Annotated[Optional[int], typer.Option(
         min=1, help="With --out: write the K best hypotheses of each utterance beside its hypothesis, and report the "
@@ -89,7 +93,7 @@ def run(
         check_writable_output(out, "--out")  # before decoding, which may take long
     opened = LogitsStore.open(store)
     params = beam_params(lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
-                         unk_score_offset, hotword, hotword_weight)
+                         unk_score_offset, hotword, hotword_weight, prune_history)
     built = build_decoder(DecoderConfig(decoder, params), opened.vocabulary)
     if nbest is not None and not built.nbest:
         raise LabError(f"decoder {decoder!r} does not give N-best lists; use --decoder fastbeam, beam or ctcbeam")
