@@ -130,7 +130,8 @@ def hotwords(
     hotword_file: Annotated[Optional[Path], typer.Option(
         help="Hotwords, one word or phrase per line, optionally TAB and a weight.")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
-    decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
+    decoder: Annotated[str, typer.Option(help="fastbeam (this project's C++) or beam (pyctcdecode): the same "
+                                              "figures.")] = "fastbeam",
     alpha: Alpha = None,
     beta: Beta = None,
     beam_prune_logp: BeamPruneLogp = None,
@@ -152,7 +153,9 @@ def hotwords(
     hotword_weight = 10.0 if hotword_weight is None else hotword_weight
     opened = LogitsStore.open(store)
     config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta, beam_prune_logp=beam_prune_logp))
-    report = hotword_report(opened, config, hotword, hotword_weight)
+    with progress(2 * len(opened), f"{decoder} plain, then boosted") as bar:
+        report = hotword_report(opened, config, hotword, hotword_weight, on_progress=bar.update)
+    typer.echo(f"decoder  {config.label()}")
     typer.echo(f"utterances with the hotword(s) {', '.join(report.hotwords)}: {report.with_hotword}")
     typer.echo(f"  recovered without boosting: {report.recovered_plain}   with boosting: {report.recovered_boosted}")
     typer.echo(f"utterances without: {report.without_hotword}, changed by boosting: {report.changed_without}")
