@@ -48,10 +48,27 @@ def test_the_cli_exports_a_sweeps_best_point_and_takes_it_back_as_lm(store, lm, 
     assert again.exit_code == 2 and "exists; pass --force" in again.output
 
 
+@pytest.fixture()
+def messy(tmp_path):
+    """A store and a trigram on which history pruning changes some texts at every point of the grid below."""
+    from acoustic.synth import SynthSettings, synthesize_all
+    from helpers import LM_SENTENCES
+    from logits.store import write_store
+    from sweep_helpers import VOCAB
+    from test_fastbeam import write_ngram_arpa
+
+    pairs = list(synthesize_all(LM_SENTENCES * 2, VOCAB, seed=3, settings=SynthSettings(difficulty=3)))
+    store = write_store(tmp_path / "messy", ids=[f"utt{i:02d}" for i in range(len(pairs))],
+                        arrays=[x for _, x in pairs], vocabulary=VOCAB, references=LM_SENTENCES * 2)
+    return store, write_ngram_arpa(tmp_path / "tri.arpa", LM_SENTENCES, order=3)
+
+
 @pytest.mark.parametrize("pruned", [False, True])
-def test_an_export_says_which_pyctcdecode_search_its_swept_wer_belongs_to(store, lm, tmp_path, pruned):
-    """decode() prunes history, decode_beams() does not: a sweep's export names the call that gives its WER, and a
-    --prune-history sweep's best point decodes to the sweep's text with pyctcdecode's decode()."""
+def test_an_export_says_which_pyctcdecode_search_its_swept_wer_belongs_to(messy, tmp_path, pruned):
+    """decode() prunes history, decode_beams() does not: a sweep's export names the call that gives its WER, and
+    that call (decode() after a --prune-history sweep) gives the sweep's text on every utterance; the other does
+    not."""
+    store, lm = messy
     run_dir, folder = tmp_path / "run", tmp_path / "exports" / "dec"
     swept = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5,2", "--beta", "0,1",
                                 "--beam-width", "8", "--out", str(run_dir), "--workers", "1"]
@@ -76,8 +93,11 @@ def test_an_export_says_which_pyctcdecode_search_its_swept_wer_belongs_to(store,
     logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
     theirs = BeamSearchDecoderCTC.load_from_dir(str(folder))
     options = {"beam_width": 8, "beam_prune_logp": -10.0, "token_min_logp": -5.0}
-    texts = [theirs.decode(x, **options) if pruned else theirs.decode_beams(x, **options)[0][0] for _, x in store]
-    assert [" ".join(t.split()) for t in texts] == swept_text
+    calls = {"decode": lambda x: theirs.decode(x, **options),
+             "decode_beams": lambda x: theirs.decode_beams(x, **options)[0][0]}
+    texts = {name: [" ".join(call(x).split()) for _, x in store] for name, call in calls.items()}
+    assert texts[method] == swept_text
+    assert texts["decode_beams" if pruned else "decode"] != swept_text  # the other search differs here
     reloaded = runner.invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(folder), "--json"])
     assert json.loads(reloaded.stdout.splitlines()[-1])["wer"] == best["best_wer"]  # the folder's search, back
 
