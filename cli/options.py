@@ -17,6 +17,9 @@ TokenMinLogp = Annotated[Optional[float], typer.Option(help="Skip tokens below t
 UnkScoreOffset = Annotated[Optional[float], typer.Option(help="Penalty for words outside the LM.")]
 Hotword = Annotated[Optional[list[str]], typer.Option(help="Word or phrase to boost (repeatable).")]
 HotwordWeight = Annotated[Optional[float], typer.Option(help="Boost per hotword.")]
+PruneHistory = Annotated[bool, typer.Option(
+    "--prune-history", help="Prune beams by their recent history, as pyctcdecode's decode() does (its "
+                            "decode_beams(), and the lab by default, do not): tune or decode for decode().")]
 
 # A sweep's grid.
 AlphaGrid = Annotated[str, typer.Option(

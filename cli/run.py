@@ -15,6 +15,7 @@ from cli.options import (
     Beta,
     Hotword,
     HotwordWeight,
+    PruneHistory,
     TokenMinLogp,
     Unigrams,
     UnkScoreOffset,
@@ -40,6 +41,7 @@ def beam_params(
     unk_score_offset: float | None = None,
     hotword: list[str] | None = None,
     hotword_weight: float | None = None,
+    prune_history: bool = False,
 ) -> dict:
     """The decoder parameters a user actually gave (None means: the decoder's default). An `lm` that is a pyctcdecode
     decoder folder (or a wav2vec2 "with LM" checkpoint's language_model/) brings its KenLM file, unigrams and weights;
@@ -55,6 +57,7 @@ def beam_params(
         "unk_score_offset": unk_score_offset,
         "hotwords": tuple(hotword) if hotword else None,
         "hotword_weight": hotword_weight,
+        "prune_history": True if prune_history else None,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if lm is not None and is_lm_directory(lm):
@@ -76,10 +79,11 @@ def run(
     unk_score_offset: UnkScoreOffset = None,
     hotword: Hotword = None,
     hotword_weight: HotwordWeight = None,
+    prune_history: PruneHistory = False,
     out: Annotated[Optional[Path], typer.Option(help="Write id/reference/hypothesis as JSONL here.")] = None,
     nbest: Annotated[Optional[int], typer.Option(
-        min=1, help="With --out: write the K best hypotheses of each utterance instead, and report the oracle WER "
-                    "(fastbeam, beam, ctcbeam).")] = None,
+        min=1, help="With --out: write the K best hypotheses of each utterance beside its hypothesis, and report the "
+                    "oracle WER (fastbeam, beam, ctcbeam).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
 ) -> None:
     """Decode a store and score it against its references."""
@@ -89,7 +93,7 @@ def run(
         check_writable_output(out, "--out")  # before decoding, which may take long
     opened = LogitsStore.open(store)
     params = beam_params(lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
-                         unk_score_offset, hotword, hotword_weight)
+                         unk_score_offset, hotword, hotword_weight, prune_history)
     built = build_decoder(DecoderConfig(decoder, params), opened.vocabulary)
     if nbest is not None and not built.nbest:
         raise LabError(f"decoder {decoder!r} does not give N-best lists; use --decoder fastbeam, beam or ctcbeam")
@@ -97,11 +101,11 @@ def run(
         result = evaluate(opened, built, on_progress=bar.update)
     summary = result.summary()
     if nbest is not None:
-        from experiments.measures.nbest import nbest_lists, oracle_wer, write_nbest
+        from experiments.measures.nbest import nbest_lists, oracle_wer
 
         with progress(len(opened), f"{decoder} {nbest}-best") as bar:
             lists = nbest_lists(opened, built, nbest, bar.update)
-        write_nbest(out, opened, lists)
+        result.write_jsonl(out, nbest=lists)
         summary |= {"nbest": nbest, "oracle_wer": oracle_wer(opened.references, lists)}
     elif out:
         result.write_jsonl(out)
@@ -126,7 +130,8 @@ def hotwords(
     hotword_file: Annotated[Optional[Path], typer.Option(
         help="Hotwords, one word or phrase per line, optionally TAB and a weight.")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
-    decoder: Annotated[str, typer.Option(help="beam or fastbeam.")] = "beam",
+    decoder: Annotated[str, typer.Option(help="fastbeam (this project's C++) or beam (pyctcdecode): the same "
+                                              "figures.")] = "fastbeam",
     alpha: Alpha = None,
     beta: Beta = None,
     beam_prune_logp: BeamPruneLogp = None,
@@ -148,7 +153,9 @@ def hotwords(
     hotword_weight = 10.0 if hotword_weight is None else hotword_weight
     opened = LogitsStore.open(store)
     config = DecoderConfig(decoder, beam_params(lm=lm, alpha=alpha, beta=beta, beam_prune_logp=beam_prune_logp))
-    report = hotword_report(opened, config, hotword, hotword_weight)
+    with progress(2 * len(opened), f"{decoder} plain, then boosted") as bar:
+        report = hotword_report(opened, config, hotword, hotword_weight, on_progress=bar.update)
+    typer.echo(f"decoder  {config.label()}")
     typer.echo(f"utterances with the hotword(s) {', '.join(report.hotwords)}: {report.with_hotword}")
     typer.echo(f"  recovered without boosting: {report.recovered_plain}   with boosting: {report.recovered_boosted}")
     typer.echo(f"utterances without: {report.without_hotword}, changed by boosting: {report.changed_without}")

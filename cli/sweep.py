@@ -23,6 +23,7 @@ from cli.options import (
     HotwordWeight,
     Method,
     NBest,
+    PruneHistory,
     Radius,
     Scheduler,
     TokenMinLogp,
@@ -54,6 +55,7 @@ def sweep(
     unk_score_offset: UnkScoreOffset = None,
     hotword: Hotword = None,
     hotword_weight: HotwordWeight = None,
+    prune_history: PruneHistory = False,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count; 1: no pool).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<store>-<LM fingerprint>).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
@@ -77,7 +79,7 @@ def sweep(
 
     params = beam_params(lm=lm, unigrams=unigrams, beam_width=beam_width, beam_prune_logp=beam_prune_logp,
                          token_min_logp=token_min_logp, unk_score_offset=unk_score_offset, hotword=hotword,
-                         hotword_weight=hotword_weight)
+                         hotword_weight=hotword_weight, prune_history=prune_history)
     # The LM (a file, or a decoder folder's) is the sweep's own argument; its alpha and beta are what is swept.
     lm, unigrams = Path(params.pop("lm")), params.pop("unigrams", None)
     params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
@@ -107,6 +109,7 @@ def sweep_many(
     exact: Exact = DEFAULT_EXACT,
     radius: Radius = DEFAULT_RADIUS,
     beam_width: BeamWidth = None,
+    prune_history: PruneHistory = False,
     scheduler: Scheduler = None,
     parallel: Annotated[Optional[int], typer.Option(
         help="Sweeps at once (default: all on a cluster, one at a time locally).")] = None,
@@ -122,7 +125,7 @@ def sweep_many(
     from experiments.sweep.rescore import parse_anchors
     from experiments.sweep.many import sweep_many as run_many
 
-    params = {} if beam_width is None else {"beam_width": beam_width}
+    params = beam_params(beam_width=beam_width, prune_history=prune_history)
     done = run_many(stores, lm, alpha, beta, method=method, scheduler=scheduler, parallel=parallel, out=out,
                     on_done=lambda pair: _note(f"done: {pair.store} x {pair.lm}"
                                                + (f" (error: {pair.error})" if pair.error else "")),

@@ -7,10 +7,15 @@ checkpoints ship as their `language_model/` folder):
     DIR/language_model/attrs.json        {"alpha": .., "beta": .., "unk_score_offset": .., "score_boundary": ..}
     DIR/language_model/unigrams.txt      the LM's words, one per line
     DIR/language_model/<name>.bin|.arpa  the KenLM model
+    DIR/search.json                      the lab's own: the pyctcdecode call the weights were tuned for (below)
+
+pyctcdecode's `decode()` prunes beams by their recent history and its `decode_beams()` does not (unless given
+`prune_history=True`), so the same weights can give other text in the two: a weight is tuned for one search.
+`search.json` states which (and the search parameters, and where the weights came from); pyctcdecode ignores it.
 
 `export_decoder_dir` writes one for a beam config; `lm_directory_params` turns such a directory (or its
-`language_model/` alone) into the lab's `lm`, `unigrams` and weight parameters, so every beam decoder takes it as
-`--lm`.
+`language_model/` alone) into the lab's `lm`, `unigrams`, weight and (from search.json) search parameters, so every
+beam decoder takes it as `--lm` and searches as the weights were tuned.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from decoders.config import DecoderConfig
+from decoders.constants import BEAM_DEFAULTS
 from decoders.errors import DecoderConfigError
 from lm.model import LanguageModelCache
 from logits.vocabulary import Vocabulary
@@ -33,10 +39,41 @@ UNIGRAMS_FILE = "unigrams.txt"
 KENLM_SUFFIXES = (".bin", ".binary", ".arpa")
 # pyctcdecode's attrs.json keys and the lab's parameter of each.
 ATTRS = {"alpha": "alpha", "beta": "beta", "unk_score_offset": "unk_score_offset", "score_boundary": "lm_score_boundary"}
+SEARCH_FILE = "search.json"
+# The beam parameters pyctcdecode takes per call rather than from its folder: search.json records them.
+SEARCH_PARAMS = tuple(k for k in BEAM_DEFAULTS if k not in ("lm", "unigrams", *ATTRS.values()))
 
 
-def export_decoder_dir(config: DecoderConfig, vocabulary: Vocabulary, out: str | Path, force: bool = False) -> Path:
-    """Write `config`'s LM and weights with `vocabulary`'s labels as a pyctcdecode decoder directory at `out`.
+def pyctcdecode_search(config: DecoderConfig) -> dict[str, Any]:
+    """The pyctcdecode call that searches as `config` does: `decode()` when it prunes history, else
+    `decode_beams()`'s top beam, with the search parameters to pass (`call`, a line to paste)."""
+    params = {key: config.get(key, BEAM_DEFAULTS[key]) for key in SEARCH_PARAMS}
+    params["prune_history"] = bool(params["prune_history"])
+    passed = {key: params[key] for key in ("beam_width", "beam_prune_logp", "token_min_logp")}
+    if params["hotwords"]:
+        passed |= {"hotwords": list(params["hotwords"]), "hotword_weight": params["hotword_weight"]}
+    arguments = "".join(f", {key}={value!r}" for key, value in passed.items())
+    method = "decode" if params["prune_history"] else "decode_beams"
+    call = f"decoder.decode(logits{arguments})" if method == "decode" else \
+        f"decoder.decode_beams(logits{arguments})[0][0]"
+    return {"method": method, "history_pruned": params["prune_history"], "call": call,
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}}
+
+
+def describe_search(config: DecoderConfig) -> str:
+    """`config`'s search in pyctcdecode's terms, and what the other call would do, for an export's output line."""
+    if pyctcdecode_search(config)["history_pruned"]:
+        return ("pyctcdecode's decode() (history pruned); its decode_beams() searches so only with "
+                "prune_history=True")
+    return ("pyctcdecode's decode_beams() (history not pruned); its decode() prunes history and may give other "
+            "text: sweep with --prune-history to tune for decode()")
+
+
+def export_decoder_dir(config: DecoderConfig, vocabulary: Vocabulary, out: str | Path, force: bool = False,
+                       tuned: dict[str, Any] | None = None) -> Path:
+    """Write `config`'s LM and weights with `vocabulary`'s labels as a pyctcdecode decoder directory at `out`, and
+    in search.json the pyctcdecode search they belong to, with `tuned` (where the weights came from: a sweep's run
+    directory, store and WER) when given.
 
     The directory is assembled beside `out` and renamed into place at the end: it is complete or absent.
     """
@@ -61,6 +98,8 @@ def export_decoder_dir(config: DecoderConfig, vocabulary: Vocabulary, out: str |
                                             encoding="utf-8")
         suffix = loaded.path.suffix if loaded.path.suffix in KENLM_SUFFIXES else ".bin"
         shutil.copy2(loaded.path, lm_dir / f"lm{suffix}")
+        search = pyctcdecode_search(config) | ({"tuned": tuned} if tuned else {})
+        (staging / SEARCH_FILE).write_text(json.dumps(search, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -77,7 +116,8 @@ def is_lm_directory(path: str | Path) -> bool:
 
 def lm_directory_params(path: str | Path) -> dict[str, Any]:
     """The lab's parameters of a pyctcdecode decoder directory or its `language_model/` folder: `lm` (the KenLM
-    file), `unigrams`, and the weights of attrs.json."""
+    file), `unigrams`, the weights of attrs.json and, in a folder the lab exported, the search parameters of its
+    search.json."""
     path = Path(path)
     folder = path / LM_FOLDER if (path / LM_FOLDER).is_dir() else path
     attrs_path = folder / ATTRS_FILE
@@ -98,4 +138,19 @@ def lm_directory_params(path: str | Path) -> dict[str, Any]:
     if not (folder / UNIGRAMS_FILE).is_file():
         raise DecoderConfigError(f"{folder / UNIGRAMS_FILE} is missing; a decoder folder keeps the LM's words there")
     return {"lm": str(models[0]), "unigrams": str(folder / UNIGRAMS_FILE)} | {
-        param: attrs[key] for key, param in ATTRS.items()}
+        param: attrs[key] for key, param in ATTRS.items()} | _search_params(folder.parent / SEARCH_FILE)
+
+
+def _search_params(path: Path) -> dict[str, Any]:
+    """The search parameters a lab export recorded (none for a folder pyctcdecode or transformers wrote)."""
+    if not path.is_file():
+        return {}
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["params"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DecoderConfigError(f"{path} is not the search record an export writes ({exc}); remove it or "
+                                 "export again") from exc
+    if not isinstance(recorded, dict):
+        raise DecoderConfigError(f"{path}: params should be an object of {list(SEARCH_PARAMS)}")
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in recorded.items() if key in SEARCH_PARAMS}

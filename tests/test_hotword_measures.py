@@ -57,3 +57,26 @@ def test_decode_hotwords_with_a_list_file(tmp_path):
     assert report["b_wer_boosted"] <= report["b_wer_plain"] and report["u_wer_boosted"] is not None
     none = CliRunner().invoke(app, ["hotwords", str(store.path), "--lm", str(lm)])
     assert none.exit_code == 2 and "give the hotwords" in none.output
+
+
+def test_decode_hotwords_defaults_to_fastbeam_with_beams_figures_and_counts_its_progress(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from decoders import DecoderConfig
+    from experiments.measures.biasing import hotword_report
+    from sweep_helpers import make_lm, make_store
+
+    store = make_store(tmp_path / "store", sentences=["THE ZEBRA SAT ON THE MAT", "A CAT AND A DOG"])
+    lm = make_lm(tmp_path / "tiny.arpa")
+    args = ["hotwords", str(store.path), "--hotword", "zebra", "--lm", str(lm), "--beam-prune-logp", "-20", "--json"]
+    default, beam = (CliRunner().invoke(app, args + extra) for extra in ([], ["--decoder", "beam"]))
+    assert default.exit_code == 0 and beam.exit_code == 0, default.output + beam.output
+    assert default.stdout.startswith("decoder  fastbeam(") and beam.stdout.startswith("decoder  beam(")
+    assert json.loads(default.stdout.splitlines()[-1]) == json.loads(beam.stdout.splitlines()[-1])
+    done = []
+    config = DecoderConfig("fastbeam", {"lm": str(lm), "beam_prune_logp": -20.0})
+    hotword_report(store, config, ["zebra"], on_progress=done.append)
+    assert sum(done) == 2 * len(store)  # the plain decode, then the boosted one

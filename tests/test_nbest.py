@@ -41,9 +41,25 @@ def test_decode_run_nbest_writes_the_lists_and_the_oracle(store, lm, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == store.ids
     assert set(rows[0]["nbest"][0]) == {"text", "score", "acoustic_score", "lm_score", "words"}
+    assert all(r["hypothesis"] == r["nbest"][0]["text"] for r in rows)  # the top one, beside its list
     refused = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "greedy", "--nbest", "4", "--out",
                                        str(out)])
     assert refused.exit_code == 2 and "does not give N-best lists" in refused.output
+
+
+def test_an_nbest_file_is_a_hypothesis_file_that_decode_compare_reads(store, lm, tmp_path):
+    from experiments.measures.significance import read_hypotheses
+
+    greedy, nbest = tmp_path / "g.jsonl", tmp_path / "n.jsonl"
+    assert CliRunner().invoke(app, ["run", str(store.path), "--out", str(greedy)]).exit_code == 0
+    ran = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(lm), "--alpha", "2",
+                                   "--nbest", "3", "--out", str(nbest), "--json"])
+    assert ran.exit_code == 0, ran.output
+    compared = CliRunner().invoke(app, ["compare", str(greedy), str(nbest), "--resamples", "200", "--json"])
+    assert compared.exit_code == 0, compared.output
+    run_wer = json.loads(ran.stdout.splitlines()[-1])["wer"]
+    assert json.loads(compared.stdout.splitlines()[-1])["wer_b"] == pytest.approx(run_wer, abs=1e-12)
+    assert sorted(read_hypotheses(nbest)) == sorted(store.ids)
 
 
 def test_fastbeam_nbest_lists_equal_pyctcdecodes(vocab, lm):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
@@ -104,14 +104,16 @@ def read_hotword_file(path: str | Path) -> tuple[list[str], float | None]:
 
 def hotword_report(
     store: LogitsStore, config: DecoderConfig, hotwords: Sequence[str], weight: float = 10.0,
-    lms: LanguageModelCache | None = None,
+    lms: LanguageModelCache | None = None, on_progress: Callable[[int], None] | None = None,
 ) -> HotwordReport:
-    """Decode `store` with `config` as given and again with `hotwords` boosted by `weight`."""
+    """Decode `store` with `config` as given and again with `hotwords` boosted by `weight`; `on_progress(n)` is
+    called after each utterance of either decode (2 x the store's utterances in all)."""
     lms = lms or LanguageModelCache()
     words = tuple(store.vocabulary.in_case(h) for h in hotwords)
-    plain = evaluate(store, build_decoder(config, store.vocabulary, lms))
+    plain = evaluate(store, build_decoder(config, store.vocabulary, lms), on_progress)
     boosted = evaluate(
-        store, build_decoder(config.replace(hotwords=words, hotword_weight=weight), store.vocabulary, lms)
+        store, build_decoder(config.replace(hotwords=words, hotword_weight=weight), store.vocabulary, lms),
+        on_progress,
     )
 
     def has_all(text: str | None, wanted: Sequence[str]) -> bool:

@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
@@ -47,11 +47,18 @@ class Evaluation:
             "rtfx": round(self.audio_seconds / self.seconds, 2) if self.seconds > 0 else None,
         }
 
-    def write_jsonl(self, path: str | Path) -> None:
-        """One line per utterance: id, reference, hypothesis (and its scores), written atomically."""
+    def write_jsonl(self, path: str | Path, nbest: Sequence[Sequence[Hypothesis]] | None = None) -> None:
+        """One line per utterance: id, reference, hypothesis (and its score), written atomically; with `nbest` (a
+        list per utterance, in store order) also each list, best first, as `nbest` beside the hypothesis, so that an
+        N-best file is still a hypothesis file that `decode compare` and the measures read."""
+        if nbest is not None and len(nbest) != len(self.ids):
+            raise ValueError(f"{len(nbest)} N-best lists for {len(self.ids)} utterances")
         with atomic_write(path) as handle:
-            for utt_id, ref, hyp in zip(self.ids, self.references, self.hypotheses):
+            for i, (utt_id, ref, hyp) in enumerate(zip(self.ids, self.references, self.hypotheses)):
                 row = {"id": utt_id, "reference": ref, "hypothesis": hyp.text, "score": hyp.score}
+                if nbest is not None:
+                    row["nbest"] = [{"text": h.text, "score": h.score, "acoustic_score": h.acoustic_score,
+                                     "lm_score": h.lm_score, "words": len(h.text.split())} for h in nbest[i]]
                 handle.write(json.dumps(row) + "\n")
 
 

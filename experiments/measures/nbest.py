@@ -6,13 +6,10 @@ that better weights (or a rescoring LM) could reach without searching again.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Callable, Sequence
 
 from decoders.base import Decoder
 from decoders.hypothesis import Hypothesis
-from logits.files import atomic_write
 from logits.scoring import count, score
 from logits.store import LogitsStore
 
@@ -41,12 +38,3 @@ def oracle_wer(references: Sequence[str | None], lists: Sequence[Sequence[Hypoth
         return None
     return score(references, chosen).wer
 
-
-def write_nbest(path: str | Path, store: LogitsStore, lists: Sequence[Sequence[Hypothesis]]) -> Path:
-    """One JSON line per utterance: id, reference and its N-best list (text, scores, word count), best first."""
-    with atomic_write(path) as handle:
-        for utt, hypotheses in zip(store.utterances, lists, strict=True):
-            handle.write(json.dumps({"id": utt.id, "reference": utt.reference, "nbest": [
-                {"text": h.text, "score": h.score, "acoustic_score": h.acoustic_score, "lm_score": h.lm_score,
-                 "words": len(h.text.split())} for h in hypotheses]}) + "\n")
-    return Path(path)
