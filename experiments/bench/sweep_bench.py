@@ -41,6 +41,7 @@ from experiments.sweep.rescore import (
 from experiments.sweep.search import DEFAULT_RADIUS
 from experiments.sweep.run import sweep
 from lm.model import LanguageModelCache
+from logits.console import percent
 from logits.store import LogitsStore
 
 GRID_ALPHAS = "0.1:1.9:0.2"
@@ -184,7 +185,7 @@ def format_sweep_bench(bench: SweepBench) -> str:
             f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {_radius(v.radius):>6} {v.decoded:>7} "
             f"{v.hypotheses:>6} {v.work_seconds:>7.2f} {v.work_seconds / v.one_decode_seconds:>7.2f}x "
             f"{v.sweep_seconds:>7.2f} "
-            f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
+            f"{percent(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
             f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
                                                                    "from the grid's!)"))
     lines.append("exact: the most decodes after the anchors; radius: grid steps from a decoded point within which "
@@ -200,15 +201,7 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _radius(value: float | None) -> str:
     return "none" if value is None else f"{value:g}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import os
 import time
 import warnings
 from contextlib import closing
@@ -46,6 +45,7 @@ from logits.console import progress
 from logits.errors import LabError
 from logits.files import check_writable_output
 from logits.store import LogitsStore
+from logits.system import usable_cores
 
 RUNS_DIR = Path("runs")
 # More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
@@ -383,7 +383,7 @@ def _words_fingerprint(words: Sequence[str]) -> str:
 
 def _worker_count(workers: int | None) -> int:
     """Worker processes: the usable cores by default, and never more (each loads its own copy of the LM)."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    usable = usable_cores()
     if workers is None:
         return usable
     if workers < 1:
