@@ -19,7 +19,13 @@ from acoustic.model import weights_fingerprint
 from acoustic.pieces import train_vocabulary
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store
-from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts, corpus_sentences_without_heldout
+from lm.build import (
+    DEFAULT_LM_DIR,
+    HELDOUT_FILENAME,
+    build_default_lm,
+    corpus_sentences_without_heldout,
+    read_artifacts,
+)
 from logits.errors import LabError
 from logits.store import STORE_FILE, LogitsStore
 from logits.vocabulary import Vocabulary

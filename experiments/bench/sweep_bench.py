@@ -24,7 +24,7 @@ import itertools
 import shutil
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -40,6 +40,7 @@ from experiments.sweep.rescore import (
 )
 from experiments.sweep.search import DEFAULT_RADIUS
 from experiments.sweep.run import sweep
+from experiments.sweep.spec import RunOptions, SweepSpec
 from lm.model import LanguageModelCache
 from logits.console import percent
 from logits.store import LogitsStore
@@ -130,8 +131,9 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
 
     shutil.rmtree(work_dir / "grid", ignore_errors=True)  # timed from scratch
     started = time.perf_counter()
-    exhaustive = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=work_dir / "grid",
-                       show_progress=False)
+    spec = SweepSpec(opened.path, Path(lm), grid, run_dir=work_dir / "grid")
+    options = RunOptions(workers=workers, show_progress=False)
+    exhaustive = sweep(spec, options=options)
     grid_seconds = time.perf_counter() - started
     exact_wer = {(p.alpha, p.beta): p.wer for p in exhaustive.results.points}
     best = exhaustive.best
@@ -144,9 +146,8 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
         shutil.rmtree(fresh, ignore_errors=True)
         now = _timed(lambda: decoder.decode_store(opened))
         began = time.perf_counter()
-        result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
-                       show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact,
-                       radius=_UNLIMITED if radius is None else radius)
+        result = sweep(replace(spec, run_dir=fresh, method="rescore", nbest=n, anchors=anchors, exact=exact,
+                               radius=_UNLIMITED if radius is None else radius), options=options)
         took = time.perf_counter() - began
         results, chosen = result.results, result.best
         decoded = [p for p in results.points if p.key in results.exact_keys]
