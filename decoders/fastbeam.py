@@ -21,6 +21,7 @@ from decoders.base import ProgressCallback
 from decoders.beam_base import BeamDecoder
 from decoders.constants import MIN_TOKEN_PROBABILITY
 from decoders.errors import DecoderConfigError
+from decoders.factory import register_decoder
 from decoders.hypothesis import EMPTY, Hypothesis, ScoredText, frames_array
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
@@ -157,6 +158,7 @@ def _hypothesis(result: tuple) -> Hypothesis:
     )
 
 
+@register_decoder
 class FastBeamDecoder(BeamDecoder):
     """`fastbeam`: the `beam` decoder's search (pyctcdecode 0.5.0 semantics) compiled; `decode_batch` uses threads.
 

@@ -172,8 +172,8 @@ def _run(spec: SweepSpec, options: RunOptions) -> SweepResult:
     db.add_store(opened)
     rescoring, plan = None, None
     if spec.method == "rescore":
-        plan = RescorePlan(grid, spec.anchors or default_anchors(grid.alphas, grid.betas), int(spec.nbest),
-                           int(spec.exact), float(spec.radius))
+        anchors = tuple(spec.anchors or default_anchors(grid.alphas, grid.betas))
+        plan = RescorePlan(grid, anchors, int(spec.nbest), int(spec.exact), float(spec.radius))
         rescoring = {"nbest": plan.nbest, "anchors": [[a.alpha, a.beta] for a in plan.anchors],
                      "radius": plan.radius}
     every = [greedy_task, *(tasks if rescoring is None else ())]  # a rescoring sweep adds its exact points later
