@@ -79,7 +79,7 @@ class TrainSettings:
     eval_every: int = 250
 
 
-def training_sentences(settings: TrainSettings, lm_dir: Path = DEFAULT_LM_DIR) -> tuple[list[str], list[str]]:
+def train_and_dev_sentences(settings: TrainSettings, lm_dir: Path = DEFAULT_LM_DIR) -> tuple[list[str], list[str]]:
     """(training, dev) sentences: drawn from the LM corpus's sentences of min..max words that are not held out."""
     corpus, heldout = lm_dir / DEFAULT_CORPUS_FILENAME, lm_dir / HELDOUT_FILENAME
     if not corpus.is_file() or not heldout.is_file():
@@ -216,7 +216,7 @@ def train_model(settings: TrainSettings, work: str | Path, out: str | Path, lm_d
     work.mkdir(parents=True, exist_ok=True)
     _check_settings(work, settings)
     torch.set_num_threads(settings.threads)
-    train_text, dev_text = training_sentences(settings, lm_dir)
+    train_text, dev_text = train_and_dev_sentences(settings, lm_dir)
     voices = VoiceSettings(noise=settings.noise)
     say("train", f"speaking {len(train_text)} training and {len(dev_text)} dev sentences into {work / 'speech'}")
     speak(train_text, work / "speech" / "train", seed=settings.seed, voices=voices)

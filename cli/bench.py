@@ -14,7 +14,7 @@ from cli.options import Unigrams
 from cli.run import beam_params
 from experiments.bench import bench as B
 from experiments.bench.default_data import HARD_DIFFICULTY, DefaultData
-from logits.console import progress, say
+from logits.console import percent, progress, say
 from logits.errors import LabError
 from logits.files import check_writable_output
 
@@ -28,8 +28,6 @@ def _progress(total: int, desc: str, unit: str = "utt"):
     return progress(total, desc, unit)
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -77,8 +75,8 @@ def format_table(result: B.BenchResult) -> str:
         lines.append(
             f"{row.name:<11} {row.kind:<9} {row.utterances:>5} {row.audio_seconds:>8.1f} "
             f"{row.load_seconds:>7.2f} {row.cpu_seconds:>8.3f} {_num(row.rtfx, '.1f'):>8} "
-            f"{row.ms_per_utterance:>8.2f} {_pct(row.wer):>7} {_pct(row.cer):>7} "
-            f"{_pct(row.parity):>7} {row.repeats:>4}"
+            f"{row.ms_per_utterance:>8.2f} {percent(row.wer):>7} {percent(row.cer):>7} "
+            f"{percent(row.parity):>7} {row.repeats:>4}"
             + ("" if row.deterministic else "  (output changed between repeats)")
         )
     for skipped in result.skipped:
@@ -99,9 +97,9 @@ def format_table(result: B.BenchResult) -> str:
             f"compat ({compat.utterances} utterances): decoders.compat decode_batch, {compat.workers} native threads: "
             f"{compat.compat_seconds:.3f} s wall; pyctcdecode decode_batch, fork pool of {compat.workers}: "
             f"{compat.pyctcdecode_seconds:.3f} s -> speed-up {_num(compat.speedup, '.1f')}x "
-            f"({compat.cores_usable} usable cores); same text as pyctcdecode's decode_batch {_pct(compat.parity)}, "
-            f"as its decode_beams {_pct(compat.parity_with_decode_beams)}; WER {_pct(compat.compat_wer)} "
-            f"(pyctcdecode decode_batch {_pct(compat.pyctcdecode_wer)})"
+            f"({compat.cores_usable} usable cores); same text as pyctcdecode's decode_batch {percent(compat.parity)}, "
+            f"as its decode_beams {percent(compat.parity_with_decode_beams)}; WER {percent(compat.compat_wer)} "
+            f"(pyctcdecode decode_batch {percent(compat.pyctcdecode_wer)})"
         )
     greedy = result.greedy_throughput
     if greedy:

@@ -10,7 +10,7 @@ import typer
 from acoustic.pieces import train_vocabulary
 from acoustic.synth import SynthSettings, synthesize_store
 from cli.console import emit_json, run_command
-from lm.build import DEFAULT_LM_DIR, training_sentences
+from lm.build import DEFAULT_LM_DIR, corpus_sentences_without_heldout
 from logits.errors import LabError
 from logits.npz import import_npz
 from logits.store import LogitsStore
@@ -111,7 +111,7 @@ def info(
 
 def _piece_vocabulary(pieces: int, kind: str, text: Path | None) -> Vocabulary:
     if text is None:
-        sentences = training_sentences(DEFAULT_LM_DIR)
+        sentences = corpus_sentences_without_heldout(DEFAULT_LM_DIR)
     elif not text.is_file():
         raise LabError(f"--piece-text {text} does not exist")
     else:

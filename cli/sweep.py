@@ -76,6 +76,7 @@ def sweep(
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
     from experiments.sweep.rescore import parse_anchors
     from experiments.sweep.run import sweep as run_sweep
+    from experiments.sweep.spec import RunOptions, SweepSpec
 
     params = beam_params(lm=lm, unigrams=unigrams, beam_width=beam_width, beam_prune_logp=beam_prune_logp,
                          token_min_logp=token_min_logp, unk_score_offset=unk_score_offset, hotword=hotword,
@@ -83,12 +84,14 @@ def sweep(
     # The LM (a file, or a decoder folder's) is the sweep's own argument; its alpha and beta are what is swept.
     lm, unigrams = Path(params.pop("lm")), params.pop("unigrams", None)
     params = {k: v for k, v in params.items() if k not in ("alpha", "beta")}
+    # Every parameter held fixed is the decoder config's (params), so that a new decoder option reaches the sweep
+    # by beam_params alone.
+    spec = SweepSpec.of(store, lm, alpha, beta, decoder=decoder, params=params, unigrams=unigrams, run_dir=out,
+                        test=test, refine=refine, extra=parse_params(param or [], decoder), method=method,
+                        nbest=nbest, anchors=parse_anchors(anchor) if anchor else None, exact=exact, radius=radius)
+    options = RunOptions(workers=workers, scheduler=scheduler, yes=yes, command=sys.argv)
     try:
-        result = run_sweep(store, lm, alpha, beta, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=out, command=sys.argv, yes=yes, test=test, refine=refine,
-                           extra=parse_params(param or [], decoder), method=method, nbest=nbest,
-                           anchors=parse_anchors(anchor) if anchor else None, exact=exact, radius=radius,
-                           scheduler=scheduler)
+        result = run_sweep(spec, options=options)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
         raise typer.Exit(130) from None
@@ -197,6 +200,7 @@ def demo(
     acoustic model (models/espeak-ctc), then sweep 9 x 9 LM weights and plot WER."""
     from experiments.bench.default_data import DefaultData
     from experiments.sweep.run import sweep as run_sweep
+    from experiments.sweep.spec import RunOptions, SweepSpec
 
     defaults = DefaultData()
     lm = defaults.ensure_lm(say=_note)
@@ -208,8 +212,8 @@ def demo(
     run_dir = DEMO_RUN_DIR.with_name(DEMO_RUN_DIR.name + "-synthetic") if synthetic else DEMO_RUN_DIR
     typer.echo(f"sweeping {store} with {decoder} and {lm}: alpha {DEMO_ALPHAS} x beta {DEMO_BETAS} into "
                f"{run_dir}", err=True)
-    result = run_sweep(store, lm, DEMO_ALPHAS, DEMO_BETAS, decoder=decoder, workers=workers, run_dir=run_dir,
-                       command=sys.argv)
+    result = run_sweep(SweepSpec.of(store, lm, DEMO_ALPHAS, DEMO_BETAS, decoder=decoder, run_dir=run_dir),
+                       options=RunOptions(workers=workers, command=sys.argv))
     _print_sweep(result, 10)
     typer.echo(f"\nWER heatmap: {result.heatmap}  (`decode report {run_dir}` shows all this again)")
     if json_:

@@ -11,9 +11,11 @@ from pyctcdecode.decoder import BeamSearchDecoderCTC
 from pyctcdecode.language_model import LanguageModel
 
 from decoders.beam_base import BeamDecoder
+from decoders.factory import register_decoder
 from decoders.hypothesis import Hypothesis, hypothesis_from_beam
 
 
+@register_decoder
 class PyctcdecodeBeamDecoder(BeamDecoder):
     """`beam`: pyctcdecode's prefix beam search, with a KenLM model (ARPA or binary plus its unigram list) or none.
 

@@ -52,11 +52,12 @@ from pyctcdecode.language_model import (
 
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
-from decoders.fastbeam import FastBeamDecoder, _available_cores
+from decoders.fastbeam import FastBeamDecoder
 from decoders.hypothesis import Hypothesis
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM, lm_fingerprint
 from logits.checks import check_logprobs
+from logits.system import usable_cores
 from logits.vocabulary import Vocabulary
 
 # A beam as pyctcdecode's decode_beams returns it: text, last LM state, [(word, (start, end))], logit score, score.
@@ -324,7 +325,7 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
             return [(text, frames, logit_score, score)
                     for text, _, frames, logit_score, score in map(_beam, _nbest(search, logits, beam_width))]
 
-        workers = _available_cores() if threads is None else int(threads)
+        workers = usable_cores() if threads is None else int(threads)
         if workers < 1:
             raise CompatError(f"threads must be >= 1, got {workers}")
         with ThreadPoolExecutor(max_workers=workers) as executor:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -22,10 +21,12 @@ from decoders.base import ProgressCallback
 from decoders.beam_base import BeamDecoder
 from decoders.constants import MIN_TOKEN_PROBABILITY
 from decoders.errors import DecoderConfigError
+from decoders.factory import register_decoder
 from decoders.hypothesis import EMPTY, Hypothesis, ScoredText, frames_array
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM
 from logits.checks import check_logprobs
+from logits.system import usable_cores
 from logits.vocabulary import CONTINUATION, WORD_START, Vocabulary, normalize_transcript
 
 if TYPE_CHECKING:
@@ -157,10 +158,7 @@ def _hypothesis(result: tuple) -> Hypothesis:
     )
 
 
-def _available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
+@register_decoder
 class FastBeamDecoder(BeamDecoder):
     """`fastbeam`: the `beam` decoder's search (pyctcdecode 0.5.0 semantics) compiled; `decode_batch` uses threads.
 
@@ -215,7 +213,7 @@ class FastBeamDecoder(BeamDecoder):
         `arrays` may be prepare_nbest's SearchInputs (of this decoder or one reconfigured from it)."""
         if k < 1:
             raise DecoderConfigError(f"N-best lists need k >= 1, got {k}")
-        threads = _available_cores() if threads is None else int(threads)
+        threads = usable_cores() if threads is None else int(threads)
         prepared = arrays if isinstance(arrays, SearchInputs) else self.prepare_nbest(arrays, where)
         lists: list[list[ScoredText]] = [[ScoredText("", 0.0, 0.0, 0.0, 0)]] * prepared.count  # 0 frames, as EMPTY
         positions, inputs = prepared.positions, prepared.inputs
@@ -244,7 +242,7 @@ class FastBeamDecoder(BeamDecoder):
     ) -> list[Hypothesis]:
         """Checked log-prob arrays -> hypotheses, a chunk at a time: preprocessed here with the GIL, then searched
         on native threads without it."""
-        threads = _available_cores() if threads is None else int(threads)
+        threads = usable_cores() if threads is None else int(threads)
         if threads < 1:
             raise DecoderConfigError(f"threads must be >= 1, got {threads}")
         results: list[Hypothesis] = []

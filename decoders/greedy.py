@@ -15,6 +15,7 @@ import numpy as np
 
 from decoders.base import Decoder, ProgressCallback
 from decoders.config import DecoderConfig
+from decoders.factory import register_decoder
 from decoders.hypothesis import Hypothesis
 from logits.checks import check_logprobs, check_shape
 from logits.errors import LogitsError
@@ -46,6 +47,7 @@ class BestPaths:
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray], BestPaths]
 
 
+@register_decoder
 class GreedyDecoder(Decoder):
     name = "greedy"
     defaults = {}

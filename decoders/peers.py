@@ -22,6 +22,7 @@ from decoders.base import Decoder
 from decoders.beam_base import BeamDecoder
 from decoders.constants import LN_10
 from decoders.errors import DecoderConfigError
+from decoders.factory import register_decoder
 from decoders.hypothesis import Hypothesis, WordSpan, frames_array, hypothesis_from_beam
 
 # Stands for "pruned" in flashlight's emissions: finite so that sums stay finite, far below any beam threshold.
@@ -41,6 +42,7 @@ def _optional(module: str, package: str, decoder: str):
         ) from None
 
 
+@register_decoder
 class CtcBeamDecoder(BeamDecoder):
     """`ctcbeam`: ctc-beam-decoder's prefix beam search; same parameters, same meaning, as pyctcdecode's `beam`.
 
@@ -93,6 +95,7 @@ class CtcBeamDecoder(BeamDecoder):
         return [hypothesis_from_beam(beam) for beam in beams[:k]]
 
 
+@register_decoder
 class FlashlightDecoder(BeamDecoder):
     """`flashlight`: flashlight-text's lexicon-constrained beam search with a KenLM word LM.
 

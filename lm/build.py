@@ -350,7 +350,7 @@ def read_artifacts(out_dir: Path | str) -> LMArtifacts | None:
     return artifacts if all(p.is_file() for p in paths) else None
 
 
-def training_sentences(out_dir: Path | str) -> list[str]:
+def corpus_sentences_without_heldout(out_dir: Path | str) -> list[str]:
     """The default LM's corpus as normalised sentences, its held-out sentences left out: the text a model made for
     that LM may learn from (a tokenizer, an acoustic model) without seeing what it is tested on."""
     out_dir = Path(out_dir)

@@ -6,11 +6,12 @@ type and small file and console helpers. It imports no other package of the lab.
 """
 
 from logits.errors import LabError, LogitsError, StoreError, VocabularyError
-from logits.store import LogitsStore, StoreWriter, Utterance, write_store
+from logits.scoring import Scores, score
+from logits.store import LogitsStore, StoreWriter, Utterance, merge_stores, write_store
 from logits.subset import subset_store
 from logits.vocabulary import Vocabulary
 
 __all__ = [
-    "LabError", "LogitsError", "LogitsStore", "StoreError", "StoreWriter", "Utterance", "Vocabulary",
-    "VocabularyError", "subset_store", "write_store",
+    "LabError", "LogitsError", "LogitsStore", "Scores", "StoreError", "StoreWriter", "Utterance", "Vocabulary",
+    "VocabularyError", "merge_stores", "score", "subset_store", "write_store",
 ]

@@ -14,6 +14,11 @@ from typing import Any
 LINE_INTERVAL = 10.0
 
 
+def percent(rate: float | None) -> str:
+    """A rate as tables print it: `0.0853` -> `8.53%`; `-` for none (nothing scored)."""
+    return "-" if rate is None else f"{100 * rate:.2f}%"
+
+
 def say(tag: str, message: str, bar: Any = None) -> None:
     """`[tag] message` on stderr; through `bar` when one is showing, so that the bar is not torn."""
     line = f"[{tag}] {message}" if tag else message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ from cli.app import app
 from experiments.sweep.grid import Grid, GridError, parse_values
 from experiments.sweep.report import report
 from experiments.sweep.run import sweep
+from experiments.sweep.spec import RunOptions, SweepSpec
 from helpers import LM_SENTENCES
 from lm.errors import LMError
 from logits.errors import LabError, StoreError
@@ -421,31 +423,44 @@ def test_tune_on_dev_and_report_on_test(store, lm, tmp_path):
     from experiments.measures.evaluate import evaluate
 
     test_store = make_store(tmp_path / "test", sentences=LM_SENTENCES[::-1][:4])
-    result = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
-                   test=test_store.path)
+    spec = SweepSpec.of(store.path, lm, "0.5,1", "0,2", run_dir=tmp_path / "run", test=test_store.path)
+    quiet = RunOptions(workers=1, show_progress=False)
+    result = sweep(spec, options=quiet)
     summary = result.summary()
     expected = evaluate(test_store, build_decoder(result.best.config, test_store.vocabulary))
     assert (summary["test_wer"], summary["test_cer"]) == (expected.wer, expected.cer)
     assert summary["test_store"] == str(test_store.path)
     report = runner.invoke(app, ["report", str(tmp_path / "run")])
     assert "at the dev best point" in report.output and "optimistic" not in report.output
-    again = sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
-                  test=test_store.path)
+    again = sweep(spec, options=quiet)
     assert again.summary()["test_wer"] == expected.wer and again.computed == 0
 
 
 def test_refine_zooms_around_the_best_point_reusing_what_is_stored(store, lm, tmp_path):
     from experiments.sweep.run import refine_grid
 
-    coarse = sweep(store.path, lm, "0.5,1,1.5", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False)
+    spec = SweepSpec.of(store.path, lm, "0.5,1,1.5", "0,2", run_dir=tmp_path / "run")
+    quiet = RunOptions(workers=1, show_progress=False)
+    coarse = sweep(spec, options=quiet)
     grid = refine_grid(coarse.results)
     best = coarse.best
     assert grid.alphas == tuple(v for v in (round(best.alpha - 0.25, 6), best.alpha, best.alpha + 0.25) if v >= 0)
     assert grid.betas == (best.beta - 1.0, best.beta, best.beta + 1.0)
-    fine = sweep(store.path, lm, "0.5,1,1.5", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False,
-                 refine=1)
+    fine = sweep(dataclasses.replace(spec, refine=1), options=quiet)
     assert fine.results.run.alphas == grid.alphas and fine.results.run.betas == grid.betas
     assert fine.reused >= 1 and fine.best.wer <= best.wer  # the centre was stored; the zoom can only help
+
+
+def test_a_refined_sweep_measures_the_test_store_once_at_the_finest_best_point(store, lm, tmp_path):
+    from decoders import build_decoder
+    from experiments.measures.evaluate import evaluate
+
+    test_store = make_store(tmp_path / "test", sentences=LM_SENTENCES[::-1][:4])
+    spec = SweepSpec.of(store.path, lm, "0.5,1.5", "0,2", run_dir=tmp_path / "run", refine=1, test=test_store.path)
+    result = sweep(spec, options=RunOptions(workers=1, show_progress=False))
+    assert result.results.run.alphas != (0.5, 1.5)  # the refined grid's run
+    expected = evaluate(test_store, build_decoder(result.best.config, test_store.vocabulary))
+    assert (result.summary()["test_wer"], result.summary()["test_store"]) == (expected.wer, str(test_store.path))
 
 
 def test_any_beam_parameter_can_be_swept_with_a_pareto_plot(store, lm, tmp_path):

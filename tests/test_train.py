@@ -14,7 +14,7 @@ if not have_tools():
     pytest.skip("espeak-ng and sox are needed to make training speech", allow_module_level=True)
 pytest.importorskip("transformers")
 
-from acoustic.train import TrainingError, TrainSettings, train_model, training_sentences  # noqa: E402
+from acoustic.train import TrainingError, TrainSettings, train_model, train_and_dev_sentences  # noqa: E402
 
 WORDS = "THE CAT DOG SAT ON A MAT LOG SHE SAW HE RAN TO BIG RED".split()
 TOY = dict(sentences=12, dev_sentences=4, eval_every=2, checkpoint_every=2, layers=1, hidden_size=16, heads=2,
@@ -34,12 +34,12 @@ def lm_dir(tmp_path):
 
 def test_heldout_sentences_never_reach_training(lm_dir):
     held = set((lm_dir / "heldout.txt").read_text().splitlines())
-    train, dev = training_sentences(TrainSettings(**TOY), lm_dir)
+    train, dev = train_and_dev_sentences(TrainSettings(**TOY), lm_dir)
     assert len(train) == 12 and len(dev) == 4 and not (set(train) | set(dev)) & held
     assert not set(train) & set(dev)
-    assert training_sentences(TrainSettings(**TOY), lm_dir) == (train, dev)  # seeded
+    assert train_and_dev_sentences(TrainSettings(**TOY), lm_dir) == (train, dev)  # seeded
     with pytest.raises(TrainingError, match="usable ones"):
-        training_sentences(TrainSettings(**{**TOY, "sentences": 1000}), lm_dir)
+        train_and_dev_sentences(TrainSettings(**{**TOY, "sentences": 1000}), lm_dir)
 
 
 def test_a_run_resumes_from_its_checkpoint_and_saves_a_loadable_model(lm_dir, tmp_path):

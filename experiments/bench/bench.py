@@ -58,6 +58,7 @@ from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 from logits.errors import LabError
 from logits.files import write_json_atomic
 from logits.store import LogitsStore
+from logits.system import usable_cores
 
 REFERENCE = "beam"
 GREEDY = "greedy"
@@ -281,10 +282,6 @@ def machine_info() -> dict:
     except OSError:
         pass
     try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count()
-    try:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = None
@@ -292,7 +289,7 @@ def machine_info() -> dict:
         "cpu": model,
         "load_average": load,
         "cores": os.cpu_count(),
-        "cores_usable": usable,
+        "cores_usable": usable_cores(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions(),

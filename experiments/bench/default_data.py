@@ -19,7 +19,13 @@ from acoustic.model import weights_fingerprint
 from acoustic.pieces import train_vocabulary
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings, speak
 from acoustic.synth import SynthSettings, synthesize_store
-from lm.build import DEFAULT_LM_DIR, HELDOUT_FILENAME, build_default_lm, read_artifacts, training_sentences
+from lm.build import (
+    DEFAULT_LM_DIR,
+    HELDOUT_FILENAME,
+    build_default_lm,
+    corpus_sentences_without_heldout,
+    read_artifacts,
+)
 from logits.errors import LabError
 from logits.store import STORE_FILE, LogitsStore
 from logits.vocabulary import Vocabulary
@@ -114,7 +120,7 @@ class DefaultData:
 
     def piece_vocabulary(self, pieces: int) -> Vocabulary:
         """A SentencePiece vocabulary of `pieces` pieces learnt from the default LM's training sentences."""
-        return train_vocabulary(training_sentences(self.lm_dir), pieces, "sentencepiece")
+        return train_vocabulary(corpus_sentences_without_heldout(self.lm_dir), pieces, "sentencepiece")
 
     def ensure_speech_store(self, voices: str = "seen", say: Say = _quiet, batch_size: int = 8) -> Path:
         """The held-out sentences spoken in the `voices` set (seed 0) and cached with the shipped model: a real

@@ -24,7 +24,7 @@ import itertools
 import shutil
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -40,7 +40,9 @@ from experiments.sweep.rescore import (
 )
 from experiments.sweep.search import DEFAULT_RADIUS
 from experiments.sweep.run import sweep
+from experiments.sweep.spec import RunOptions, SweepSpec
 from lm.model import LanguageModelCache
+from logits.console import percent
 from logits.store import LogitsStore
 
 GRID_ALPHAS = "0.1:1.9:0.2"
@@ -129,8 +131,9 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
 
     shutil.rmtree(work_dir / "grid", ignore_errors=True)  # timed from scratch
     started = time.perf_counter()
-    exhaustive = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=work_dir / "grid",
-                       show_progress=False)
+    spec = SweepSpec(opened.path, Path(lm), grid, run_dir=work_dir / "grid")
+    options = RunOptions(workers=workers, show_progress=False)
+    exhaustive = sweep(spec, options=options)
     grid_seconds = time.perf_counter() - started
     exact_wer = {(p.alpha, p.beta): p.wer for p in exhaustive.results.points}
     best = exhaustive.best
@@ -143,9 +146,8 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
         shutil.rmtree(fresh, ignore_errors=True)
         now = _timed(lambda: decoder.decode_store(opened))
         began = time.perf_counter()
-        result = sweep(opened.path, lm, grid.alphas, grid.betas, workers=workers, run_dir=fresh,
-                       show_progress=False, method="rescore", nbest=n, anchors=anchors, exact=exact,
-                       radius=_UNLIMITED if radius is None else radius)
+        result = sweep(replace(spec, run_dir=fresh, method="rescore", nbest=n, anchors=anchors, exact=exact,
+                               radius=_UNLIMITED if radius is None else radius), options=options)
         took = time.perf_counter() - began
         results, chosen = result.results, result.best
         decoded = [p for p in results.points if p.key in results.exact_keys]
@@ -184,7 +186,7 @@ def format_sweep_bench(bench: SweepBench) -> str:
             f"{flag}{v.anchor_set:<14} {v.nbest:>4} {v.exact:>5} {_radius(v.radius):>6} {v.decoded:>7} "
             f"{v.hypotheses:>6} {v.work_seconds:>7.2f} {v.work_seconds / v.one_decode_seconds:>7.2f}x "
             f"{v.sweep_seconds:>7.2f} "
-            f"{_pct(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
+            f"{percent(v.best_rescored_wer):>8} {f'{v.chosen_alpha:g}, {v.chosen_beta:g}':>10} "
             f"{100 * v.chosen_wer:>8.2f}% {100 * v.gap:>+6.2f}" + ("" if v.exact_agrees else "  (exact WER differs "
                                                                    "from the grid's!)"))
     lines.append("exact: the most decodes after the anchors; radius: grid steps from a decoded point within which "
@@ -200,15 +202,7 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _radius(value: float | None) -> str:
     return "none" if value is None else f"{value:g}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"

@@ -17,7 +17,7 @@ import dataclasses
 import socket
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from distributed import WorkerPlugin, get_worker
 from distributed import as_completed as dask_completed
@@ -81,7 +81,7 @@ class DaskExecutor:
             if pending:
                 self.client.cancel(pending)
 
-    def rescore(self, tasks: list[Task], plan: RescorePlan) -> RescoreOutcome:
+    def rescore(self, tasks: Sequence[Task], plan: RescorePlan) -> RescoreOutcome:
         """The rescoring search as one task of the cluster, on one worker's threads (its decodes follow each other:
         each needs the lists of the one before)."""
         future = self.client.submit(_dask_rescore, [_portable(t) for t in tasks], plan, self._store_path,

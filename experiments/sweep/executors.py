@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
@@ -78,6 +78,31 @@ class RescoreOutcome:
     exact_keys: tuple[str, ...]  # the grid points decoded, in the order decoded
     seconds: float  # the whole search: decodes with N-best lists and re-ranking
     hypotheses: int  # N-best entries re-ranked
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Where a sweep's points are decoded (LocalExecutor, experiments.sweep.dask_executor.DaskExecutor). The sweep
+    plans the tasks and writes every result; an executor only decodes and hands the outcomes back."""
+
+    workers: int  # points decoded at once, reported with the run
+
+    def describe(self) -> str:
+        """Where the points are decoded, in words ("local", "the Dask cluster at tcp://...")."""
+        ...
+
+    def run(self, todo: list[Task]) -> Iterator[Outcome]:
+        """Decode `todo`, yielding an Outcome per task as each finishes (its result None when another sweep stored
+        the point first)."""
+        ...
+
+    def rescore(self, tasks: Sequence[Task], plan: RescorePlan) -> RescoreOutcome:
+        """A rescoring search of the grid's `tasks` (experiments.sweep.search) by `plan`."""
+        ...
+
+    def close(self) -> None:
+        """Release what the executor holds (a cluster client); the sweep calls it once, when done or failed."""
+        ...
 
 
 class PointRunner:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 from logits.cluster import scheduler_address
 from experiments.sweep.run import SweepResult, sweep
+from experiments.sweep.spec import RUN_OPTION_NAMES, RunOptions, SweepSpec
 from logits.errors import LabError
 
 
@@ -37,9 +38,10 @@ class PairResult:
 def sweep_many(stores: Sequence[str | Path], lms: Sequence[str | Path], alphas: str | Sequence[float],
                betas: str | Sequence[float], *, method: str = "rescore", scheduler: str | None = None,
                parallel: int | None = None, out: str | Path | None = None,
-               on_done: Callable[[PairResult], None] | None = None, **options: Any) -> list[PairResult]:
-    """Sweep every store with every LM (experiments.sweep.run.sweep with `method`, `scheduler` and `options`), up to
-    `parallel` at once (default: all of them on a cluster, one at a time locally). With `out`, each pair's run
+               on_done: Callable[[PairResult], None] | None = None, **settings: Any) -> list[PairResult]:
+    """Sweep every store with every LM (experiments.sweep.run.sweep of SweepSpec.of(store, lm, alphas, betas,
+    method=method, **settings), the settings named like RunOptions' fields, workers say, apart), up to `parallel` at
+    once (default: all of them on a cluster, one at a time locally). With `out`, each pair's run
     directory is OUT/<store name>-<LM name>; else the sweep's default. Returns one PairResult per pair, in the order
     of `stores` then `lms`; `on_done` is called as each finishes."""
     pairs = [(str(store), str(lm)) for store in stores for lm in lms]
@@ -57,10 +59,14 @@ def sweep_many(stores: Sequence[str | Path], lms: Sequence[str | Path], alphas: 
     if width < 1:
         raise LabError(f"--parallel must be >= 1, got {parallel}")
 
+    options = RunOptions(**{k: settings.pop(k) for k in list(settings) if k in RUN_OPTION_NAMES}
+                         | {"scheduler": address, "show_progress": False})
+
     def one(store: str, lm: str, name: str) -> PairResult:
         try:
-            result = sweep(store, lm, alphas, betas, method=method, scheduler=address, show_progress=False,
-                           run_dir=None if out is None else Path(out) / name, **options)
+            spec = SweepSpec.of(store, lm, alphas, betas, method=method,
+                                run_dir=None if out is None else Path(out) / name, **settings)
+            result = sweep(spec, options=options)
         except LabError as exc:
             return PairResult(store, lm, None, str(exc))
         return PairResult(store, lm, result)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from experiments.sweep.results import RescoredResult, ResultsDB, RunResults
+from logits.console import percent as _pct
 from logits.files import atomic_write
 
 HEATMAP_FILE = "wer_heatmap.png"
@@ -370,8 +371,4 @@ def write_best_hypotheses(db: ResultsDB, results: RunResults, path: str | Path) 
         for row in db.hypotheses(best.key):
             handle.write(json.dumps(row) + "\n")
     return Path(path)
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 

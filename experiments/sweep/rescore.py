@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from decoders.base import Decoder
+from decoders.constants import LN_10
 from decoders.hypothesis import ScoredText
 from experiments.sweep.grid import GridPoint
 from lm.model import LoadedLM
@@ -34,7 +35,6 @@ from logits.errors import LabError
 from logits.scoring import pair_errors, reference_size
 from logits.store import LogitsStore
 
-LN10 = math.log(10)
 DEFAULT_NBEST = 32
 DEFAULT_EXACT = 2
 # How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
@@ -151,7 +151,7 @@ class LMScorer:
             words = text.split()
             if trailing or not words:
                 words.append("")
-            self._cache[key] = (self._score(words) * LN10, len(words))
+            self._cache[key] = (self._score(words) * LN_10, len(words))
         return self._cache[key]
 
     def _score(self, words: list[str]) -> float:

@@ -3,6 +3,8 @@
     result = sweep("data/heldout-store", "lm/build/4gram.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5")
     result.best, result.summary()
 
+What a sweep is lives in its spec (experiments.sweep.spec.SweepSpec); the call above builds one.
+
 Each grid point is one task, decoded by an executor (experiments.sweep.executors): forked local processes by default, or
 a Dask cluster (experiments.sweep.dask_executor). The parent commits each finished point at once, so a killed sweep loses
 only the points in flight, and a rerun decodes only what is missing.
@@ -12,28 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
-import os
 import time
 import warnings
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder, decoder_classes
-from experiments.sweep.executors import LocalExecutor, PointRunner, RescorePlan, Task
+from experiments.sweep.executors import Executor, LocalExecutor, PointRunner, RescorePlan, Task
 from logits.cluster import scheduler_address
 from experiments.sweep.grid import Grid
-from experiments.sweep.rescore import (
-    DEFAULT_EXACT,
-    DEFAULT_NBEST,
-    Anchor,
-    default_anchors,
-)
-from experiments.sweep.search import DEFAULT_RADIUS
+from experiments.sweep.rescore import default_anchors
+from experiments.sweep.spec import DEFAULT_ALPHAS, DEFAULT_BETAS, RUN_OPTION_NAMES, RunOptions, SweepSpec
 from experiments.sweep.results import (
     DB_FILE,
     PointResult,
@@ -46,6 +41,7 @@ from logits.console import progress
 from logits.errors import LabError
 from logits.files import check_writable_output
 from logits.store import LogitsStore
+from logits.system import usable_cores
 
 RUNS_DIR = Path("runs")
 # More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
@@ -93,93 +89,72 @@ class SweepResult:
         }
 
 
-def sweep(
-    store: str | Path,
-    lm: str | Path,
-    alphas: str | Sequence[float] = "0.2:1.0:0.2",
-    betas: str | Sequence[float] = "0:2:0.5",
-    *,
-    unigrams: str | Path | None = None,
-    decoder: str = "fastbeam",
-    params: Mapping[str, Any] | None = None,
-    workers: int | None = None,
-    run_dir: str | Path | None = None,
-    show_progress: bool | None = None,
-    on_point: Callable[[PointResult], None] | None = None,
-    command: Sequence[str] | None = None,
-    yes: bool = False,
-    test: str | Path | None = None,
-    refine: int = 0,
-    extra: Mapping[str, Sequence[Any]] | None = None,
-    method: str = "grid",
-    nbest: int = DEFAULT_NBEST,
-    anchors: Sequence[Anchor] | None = None,
-    exact: int = DEFAULT_EXACT,
-    radius: float = DEFAULT_RADIUS,
-    scheduler: str | None = None,
-) -> SweepResult:
-    """Decode `store` with `decoder` at every (alpha, beta) of the grid and with greedy once; score; store; report.
+def sweep(spec: SweepSpec | str | Path, lm: str | Path | None = None,
+          alphas: str | Sequence[float] = DEFAULT_ALPHAS, betas: str | Sequence[float] = DEFAULT_BETAS, *,
+          options: RunOptions | None = None, **settings: Any) -> SweepResult:
+    """Run a sweep (experiments.sweep.spec.SweepSpec): decode its store with its decoder at every (alpha, beta) of
+    its grid and with greedy once; score; store; report.
 
-    `alphas`/`betas` are specs ("0.2:1.0:0.2", "0.3,0.5") or numbers. `params` are further decoder parameters held
-    fixed (beam_width, hotwords, hotword_weight, ...). `workers` defaults to the CPU count; 1 decodes in this process.
-    `run_dir` defaults to runs/<store dir name>-<short LM fingerprint>. Writes RUN_DIR/results.sqlite,
-    RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl. Points already in the results store are reused.
-    More than CONFIRM_POINTS points to decode need `yes` (the error says how long they would take). With `test`
-    (another store, e.g. test-clean when sweeping dev-clean), the test store is decoded once at the best point.
-    `refine` N zooms N times around the best point: a 3 x 3 grid at half the previous step, reusing what is stored;
-    the result is the last, finest grid's. `extra` sweeps more parameters too ({"beam_width": [10, 100]}): every
-    combination with every (alpha, beta); the heatmap then shows each cell's best, and RUN_DIR/pareto.png WER
-    against decoding time.
+        sweep(SweepSpec.of("data/dev-store", "lm.bin", "0.2:1.0:0.2", "0:2:0.5"), options=RunOptions(workers=4))
+        sweep("data/dev-store", "lm.bin", alphas="0.2:1.0:0.2", betas="0:2:0.5", workers=4)  # the same
 
-    `method` "rescore" decodes the store only at the `anchors` (default: experiments.sweep.rescore.default_anchors),
-    keeping `nbest` hypotheses per utterance, and scores every grid point by re-ranking them (experiments.sweep.rescore);
-    then up to `exact` times decodes the best estimate within `radius` grid steps of a decoded point, while one
-    promises better than the best point decoded (experiments.sweep.search). Only the decoded grid points are
-    results; the estimates are kept apart (the run's `rescored`), and the best point is the best of the exact ones.
-    The search runs here (on `workers` threads), or as one task of the Dask cluster.
+    The second form builds the spec (SweepSpec.of) from `store`, `lm`, the grid and `settings` (decoder, params,
+    method, ...), and the options from the settings named like RunOptions' fields (workers, show_progress, ...).
+    Writes RUN_DIR/results.sqlite, RUN_DIR/wer_heatmap.png and RUN_DIR/best_hypotheses.jsonl; points already in the
+    results store are reused. More than CONFIRM_POINTS points to decode need `yes` (the error says how long they
+    would take). A refined sweep's result is its last, finest grid's; the test store is measured once, at that
+    grid's best point. With `extra`, the heatmap shows each cell's best and RUN_DIR/pareto.png WER against time.
 
-    `scheduler` (tcp://HOST:PORT; default $DASK_SCHEDULER_ADDRESS, else none) decodes the points on that Dask cluster
-    instead of local processes; the results store is written here either way.
+    A rescoring spec decodes the store only at its anchors (default: experiments.sweep.rescore.default_anchors),
+    scores every grid point by re-ranking their N-best lists (experiments.sweep.rescore), then decodes the best
+    estimates (experiments.sweep.search). Only decoded grid points are results; the estimates are kept apart (the
+    run's `rescored`), and the best point is the best of the exact ones. The search runs here (on `workers`
+    threads), or as one task of the Dask cluster. Either way the results store is written here.
     """
-    if method not in ("grid", "rescore"):
-        raise LabError(f"unknown sweep method {method!r}; known: grid (decode every point), rescore (re-rank N-best "
-                       "lists, decode the best few)")
-    if method == "rescore" and (refine or extra):
-        raise LabError("--method rescore sweeps alpha and beta only; drop --refine and --param (or use --method grid)")
-    if refine:
-        result = sweep(store, lm, alphas, betas, unigrams=unigrams, decoder=decoder, params=params, workers=workers,
-                       run_dir=run_dir, show_progress=show_progress, on_point=on_point, command=command, yes=yes,
-                       test=None, extra=extra, scheduler=scheduler)
-        for _ in range(refine):
-            grid = refine_grid(result.results)
-            if grid is None:
-                break
-            result = sweep(store, lm, grid.alphas, grid.betas, unigrams=unigrams, decoder=decoder, params=params,
-                           workers=workers, run_dir=result.run_dir, show_progress=show_progress, on_point=on_point,
-                           command=command, yes=yes, test=None, extra=extra, scheduler=scheduler)
-        if test is not None:  # measured once, at the finest grid's best point
-            result = sweep(store, lm, result.results.run.alphas, result.results.run.betas, unigrams=unigrams,
-                           decoder=decoder, params=params, workers=workers, run_dir=result.run_dir,
-                           show_progress=show_progress, command=command, yes=yes, test=test, extra=extra,
-                           scheduler=scheduler)
-        return result
+    named = {k: settings.pop(k) for k in list(settings) if k in RUN_OPTION_NAMES}
+    if named and options is not None:
+        raise TypeError(f"sweep() got both options and {sorted(named)}; pass one or the other")
+    options = options if options is not None else RunOptions(**named)
+    if isinstance(spec, SweepSpec):
+        if lm is not None or settings or (alphas, betas) != (DEFAULT_ALPHAS, DEFAULT_BETAS):
+            raise TypeError("sweep(spec) takes the sweep from the spec; change it with dataclasses.replace")
+    elif lm is None:
+        raise TypeError("sweep() needs a SweepSpec, or a store and an LM")
+    else:
+        spec = SweepSpec.of(spec, lm, alphas, betas, **settings)
+    if not spec.refine:
+        return _run(spec, options)
+    # Each grid is an ordinary sweep into the first one's run directory (reusing what it stored); the test store
+    # is measured once, at the finest grid's best point.
+    result = _run(replace(spec, refine=0, test=None), options)
+    for _ in range(spec.refine):
+        grid = refine_grid(result.results)
+        if grid is None:
+            break
+        result = _run(replace(spec, grid=grid, refine=0, test=None, run_dir=result.run_dir), options)
+    if spec.test is not None:
+        run = result.results.run
+        result = _run(replace(spec, grid=Grid(run.alphas, run.betas), refine=0, run_dir=result.run_dir),
+                      replace(options, on_point=None))
+    return result
+
+
+def _run(spec: SweepSpec, options: RunOptions) -> SweepResult:
+    """One grid of `spec` (its refine ignored)."""
     from experiments.sweep import report
     from lm.model import LanguageModelCache
 
     started = time.perf_counter()
-    grid = Grid.of(alphas, betas)
-    workers = _worker_count(workers)
-    opened = LogitsStore.open(store)
-    test_store = None if test is None else LogitsStore.open(test)
+    grid, lm, unigrams = spec.grid, spec.lm, spec.unigrams
+    workers = _worker_count(options.workers)
+    opened = LogitsStore.open(spec.store)
+    test_store = None if spec.test is None else LogitsStore.open(spec.test)
     if test_store is not None and test_store.vocabulary != opened.vocabulary:
         raise LabError(f"the test store {test_store.path} has other labels than {opened.path}; a decoder tuned on "
                        "one cannot be measured on the other")
-    fixed = dict(params or {})
-    clash = sorted(set(fixed) & {"lm", "unigrams", "alpha", "beta"})
-    if clash:
-        raise LabError(f"params {clash} are set by the sweep itself; pass lm/unigrams/alphas/betas as arguments")
-    combos = _combinations(extra or {}, fixed)
-    base = _base_config(decoder, fixed, lm, unigrams)
+    fixed = spec.params
+    combos = _combinations(spec.swept, fixed)
+    base = _base_config(spec.decoder.name, fixed, lm, unigrams)
 
     # Build one decoder here before anything is written: a missing or corrupt LM, a bad parameter, an LM that does
     # not fit the labels fails now, with its own message, rather than in every worker or after results exist.
@@ -191,27 +166,27 @@ def sweep(
     loaded = lms.get(lm, unigrams)
     tasks, greedy_task = _plan(opened, grid, base, loaded.fingerprint, _words_fingerprint(loaded.unigrams), combos)
 
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(opened.path, loaded.fingerprint)
+    run_dir = spec.run_dir if spec.run_dir is not None else default_run_dir(opened.path, loaded.fingerprint)
     check_writable_output(run_dir / DB_FILE, "the run directory's results file")
     db = ResultsDB(run_dir)
     db.add_store(opened)
     rescoring, plan = None, None
-    if method == "rescore":
-        plan = RescorePlan(grid, tuple(anchors or default_anchors(grid.alphas, grid.betas)),
-                           _positive(nbest, "--nbest"), _positive(exact, "--exact"), _radius(radius))
+    if spec.method == "rescore":
+        anchors = tuple(spec.anchors or default_anchors(grid.alphas, grid.betas))
+        plan = RescorePlan(grid, anchors, int(spec.nbest), int(spec.exact), float(spec.radius))
         rescoring = {"nbest": plan.nbest, "anchors": [[a.alpha, a.beta] for a in plan.anchors],
                      "radius": plan.radius}
     every = [greedy_task, *(tasks if rescoring is None else ())]  # a rescoring sweep adds its exact points later
     reused = db.existing(t.key for t in every)
     todo = [t for t in every if t.key not in reused]
-    if len(todo) > CONFIRM_POINTS and not yes:
+    if len(todo) > CONFIRM_POINTS and not options.yes:
         estimate = _estimate_seconds(check, opened) * len(todo) / max(1, min(workers, len(todo)))
         took = f"{estimate / 3600:.1f} h" if estimate >= 3600 else f"{estimate / 60:.1f} min"
         raise LabError(f"{len(todo)} points to decode would take about {took} here (from a sample of the store); "
                        "pass --yes to run them, or sweep a coarser grid first")
-    executor = _executor(scheduler_address(scheduler), opened, lms, check, db, workers)
+    executor: Executor = _executor(scheduler_address(options.scheduler), opened, lms, check, db, workers)
     run_id = db.start_run(
-        command if command is not None else _api_command(store, lm, grid, decoder, fixed, unigrams, workers),
+        options.command if options.command is not None else _api_command(spec, workers),
         opened.fingerprint, grid.alphas, grid.betas,
         [t.key for t in tasks], greedy_task.key, rescoring,
     )
@@ -220,7 +195,7 @@ def sweep(
     try:
         if plan is not None:
             computed |= _rescore(executor, db, run_id, tasks, plan)
-        disable = None if show_progress is None else not show_progress
+        disable = None if options.show_progress is None else not options.show_progress
         with progress(len(every), "sweep", unit="pt", disable=disable) as bar, \
                 closing(executor.run(todo)) as outcomes:
             bar.update(len(reused))
@@ -231,8 +206,8 @@ def sweep(
                     computed.add(outcome.key)
                     # If a concurrent sweep decoded it too, the first commit wins and this insert is a no-op.
                     db.insert(outcome.result)
-                    if on_point is not None:
-                        on_point(outcome.result)
+                    if options.on_point is not None:
+                        options.on_point(outcome.result)
                 bar.update(1)
         status = "done"
     except KeyboardInterrupt:
@@ -268,7 +243,7 @@ def sweep(
     )
 
 
-def _rescore(executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: RescorePlan) -> set[str]:
+def _rescore(executor: Executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: RescorePlan) -> set[str]:
     """A rescoring sweep (experiments.sweep.search) by `executor`, recorded: every grid point it decoded as a result
     (unless stored already), the estimates of all of them apart. Returns the keys of the results this stored."""
     outcome = executor.rescore(tasks, plan)
@@ -281,7 +256,8 @@ def _rescore(executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: Resc
     return stored
 
 
-def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB, workers: int):
+def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: ResultsDB,
+              workers: int) -> Executor:
     """Local processes, or the Dask cluster at `address` (connected and checked now, before the run is recorded:
     an unreachable scheduler leaves no run behind)."""
     if address is None:
@@ -295,18 +271,6 @@ def _executor(address: str | None, store: LogitsStore, lms, check: Decoder, db: 
     except BaseException:
         client.close()
         raise
-
-
-def _radius(value: float) -> float:
-    if not (float(value) > 0 and math.isfinite(float(value))):
-        raise LabError(f"--radius must be a number of grid steps > 0, got {value}")
-    return float(value)
-
-
-def _positive(value: int, name: str) -> int:
-    if int(value) < 1:
-        raise LabError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 def refine_grid(results: RunResults) -> Grid | None:
@@ -383,7 +347,7 @@ def _words_fingerprint(words: Sequence[str]) -> str:
 
 def _worker_count(workers: int | None) -> int:
     """Worker processes: the usable cores by default, and never more (each loads its own copy of the LM)."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    usable = usable_cores()
     if workers is None:
         return usable
     if workers < 1:
@@ -405,7 +369,8 @@ def _estimate_seconds(decoder: Decoder, store: LogitsStore, sample: int = 10) ->
     return (time.perf_counter() - started) * store.total_frames / max(1, frames)
 
 
-def _api_command(store, lm, grid: Grid, decoder: str, fixed: Mapping, unigrams, workers: int) -> list[str]:
+def _api_command(spec: SweepSpec, workers: int) -> list[str]:
     """What a Python caller asked for, recorded like a command line so `runs` reads the same either way."""
-    return ["sweep()", f"store={store}", f"lm={lm}", f"unigrams={unigrams}", f"decoder={decoder}",
-            f"alphas={list(grid.alphas)}", f"betas={list(grid.betas)}", f"params={dict(fixed)}", f"workers={workers}"]
+    return ["sweep()", f"store={spec.store}", f"lm={spec.lm}", f"unigrams={spec.unigrams}",
+            f"decoder={spec.decoder.name}", f"alphas={list(spec.grid.alphas)}", f"betas={list(spec.grid.betas)}",
+            f"params={spec.params}", f"workers={workers}"]
