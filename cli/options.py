@@ -41,8 +41,6 @@ Radius = Annotated[float, typer.Option(
 Scheduler = Annotated[Optional[str], typer.Option(
     help="Decode on the Dask cluster of this scheduler (tcp://HOST:PORT; default: $DASK_SCHEDULER_ADDRESS, else "
          "local processes). Workers read the store and LM at the same paths.")]
-# Defaults of the above, repeated here rather than imported: experiments.* is not imported at start-up.
-DEFAULT_NBEST, DEFAULT_EXACT, DEFAULT_RADIUS = 32, 2, 2.0
 
 
 def parameter_value(defaults: Mapping[str, Any], name: str, text: str) -> Any:

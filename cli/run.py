@@ -21,6 +21,7 @@ from cli.options import (
     UnkScoreOffset,
 )
 from decoders.config import DecoderConfig
+from decoders.constants import DEFAULT_DECODER
 from decoders.directory import is_lm_directory, lm_directory_params
 from decoders.factory import build_decoder
 from experiments.measures.evaluate import evaluate
@@ -131,7 +132,7 @@ def hotwords(
         help="Hotwords, one word or phrase per line, optionally TAB and a weight.")] = None,
     lm: Annotated[Optional[Path], typer.Option(help="KenLM model, .arpa or .bin.")] = None,
     decoder: Annotated[str, typer.Option(help="fastbeam (this project's C++) or beam (pyctcdecode): the same "
-                                              "figures.")] = "fastbeam",
+                                              "figures.")] = DEFAULT_DECODER,
     alpha: Alpha = None,
     beta: Beta = None,
     beam_prune_logp: BeamPruneLogp = None,

@@ -10,9 +10,6 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.options import (
-    DEFAULT_EXACT,
-    DEFAULT_NBEST,
-    DEFAULT_RADIUS,
     AlphaGrid,
     Anchors,
     BeamPruneLogp,
@@ -32,6 +29,8 @@ from cli.options import (
     parameter_value,
 )
 from cli.run import beam_params
+from decoders.constants import DEFAULT_DECODER
+from experiments.sweep.constants import DEFAULT_EXACT, DEFAULT_NBEST, DEFAULT_RADIUS
 from logits.errors import LabError
 from logits.files import check_writable_output
 
@@ -48,7 +47,7 @@ def sweep(
     beta: BetaGrid,
     unigrams: Unigrams = None,
     decoder: Annotated[str, typer.Option(help="Beam decoder to sweep: fastbeam (this project's C++, same results as "
-                                              "pyctcdecode) or beam (pyctcdecode).")] = "fastbeam",
+                                              "pyctcdecode) or beam (pyctcdecode).")] = DEFAULT_DECODER,
     beam_width: BeamWidth = None,
     beam_prune_logp: BeamPruneLogp = None,
     token_min_logp: TokenMinLogp = None,
@@ -189,7 +188,7 @@ def report(
 
 @run_command
 def demo(
-    decoder: Annotated[str, typer.Option(help="Beam decoder: fastbeam or beam (pyctcdecode).")] = "fastbeam",
+    decoder: Annotated[str, typer.Option(help="Beam decoder: fastbeam or beam (pyctcdecode).")] = DEFAULT_DECODER,
     first: Annotated[Optional[int], typer.Option(help="Sweep only the first N utterances (default: all).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
     synthetic: Annotated[bool, typer.Option(

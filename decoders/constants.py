@@ -8,6 +8,9 @@ import math
 from types import MappingProxyType
 from typing import Any, Mapping
 
+# The decoder a sweep, `decode run` and `decode hotwords` use unless told otherwise: pyctcdecode's answers, faster.
+DEFAULT_DECODER = "fastbeam"
+
 # The parameters (and defaults) of every pyctcdecode-compatible beam decoder of this project.
 BEAM_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "lm": None,

@@ -137,13 +137,17 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
         assert failed.exit_code == 2 and f"error: {message}" in failed.output, failed.output
 
 
-def test_the_cli_defaults_are_the_apis():
-    from cli import options
-    from experiments.sweep import rescore as api
-    from experiments.sweep.search import DEFAULT_RADIUS
+def test_the_cli_defaults_are_the_specs():
+    import inspect
 
-    assert (options.DEFAULT_NBEST, options.DEFAULT_EXACT, options.DEFAULT_RADIUS) == (
-        api.DEFAULT_NBEST, api.DEFAULT_EXACT, DEFAULT_RADIUS)
+    from cli import sweep as commands
+    from experiments.sweep import SweepSpec
+
+    spec = SweepSpec.of("store", "lm.bin", "0.5", "1")
+    for command in (commands.sweep, commands.sweep_many):
+        given = {name: p.default for name, p in inspect.signature(command).parameters.items()}
+        assert (given["nbest"], given["exact"], given["radius"]) == (spec.nbest, spec.exact, spec.radius)
+    assert inspect.signature(commands.sweep).parameters["decoder"].default == spec.decoder.name
 
 
 def test_anchor_helpers():

@@ -30,15 +30,9 @@ from typing import Callable, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
+from experiments.sweep.constants import DEFAULT_EXACT, DEFAULT_NBEST, DEFAULT_RADIUS
 from experiments.sweep.grid import Grid
-from experiments.sweep.rescore import (
-    DEFAULT_EXACT,
-    DEFAULT_NBEST,
-    Anchor,
-    default_anchors,
-    middle_anchor,
-)
-from experiments.sweep.search import DEFAULT_RADIUS
+from experiments.sweep.rescore import Anchor, default_anchors, middle_anchor
 from experiments.sweep.run import sweep
 from experiments.sweep.spec import RunOptions, SweepSpec
 from lm.model import LanguageModelCache

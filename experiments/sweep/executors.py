@@ -31,7 +31,8 @@ from decoders.factory import build_decoder
 from experiments.measures.evaluate import evaluate
 from experiments.sweep.grid import Grid
 from experiments.sweep.rescore import Anchor, LMScorer, nbest_table, prepare
-from experiments.sweep.search import DEFAULT_RADIUS, search_grid
+from experiments.sweep.constants import DEFAULT_RADIUS
+from experiments.sweep.search import search_grid
 from experiments.sweep.results import PointResult, RescoredResult, ResultsDB, now
 from logits.versions import versions
 from logits.errors import LabError

@@ -35,8 +35,6 @@ from logits.errors import LabError
 from logits.scoring import pair_errors, reference_size
 from logits.store import LogitsStore
 
-DEFAULT_NBEST = 32
-DEFAULT_EXACT = 2
 # How closely the LM part recomputed here must match the search's to be taken as the same scoring (the search sums
 # float32 acoustic steps but its LM part in double; a hotword boost is a difference of 1e-2 or more).
 _MATCH_TOLERANCE = 1e-6

@@ -26,12 +26,12 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from experiments.sweep.constants import DEFAULT_RADIUS
 from experiments.sweep.grid import Grid, GridPoint
 from experiments.sweep.rescore import Anchor, NBestTable, RescoredPoint, RescoreError, corpus_rates, rescore
 from logits.scoring import rank_key
 
 # Grid steps (in each axis, the larger counts) from a decoded point within which estimates are trusted.
-DEFAULT_RADIUS = 2.0
 
 Decode = Callable[[Sequence[Anchor]], tuple[NBestTable, Mapping[Anchor, Sequence[str]]]]
 
