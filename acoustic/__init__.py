@@ -7,5 +7,6 @@ Audio sources (`audio`), the Hugging Face model adapter (`model`), the resumable
 
 from acoustic.cache import cache_logits
 from acoustic.model import AcousticModel, load_acoustic_model
+from acoustic.speech import speak
 
-__all__ = ["AcousticModel", "cache_logits", "load_acoustic_model"]
+__all__ = ["AcousticModel", "cache_logits", "load_acoustic_model", "speak"]

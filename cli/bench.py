@@ -49,7 +49,8 @@ def _parallel_verdict(par: B.ParallelSpeedup) -> str:
     if par.cores_usable < max(par.threads):
         return f"{ratio}, not a speed-up: fewer usable cores than threads"
     if par.contended:
-        return f"{ratio}, not a speed-up: another process held a core (load above usable cores less the threads)"
+        return (f"{ratio} while another process held a core (load above usable cores less the threads): the "
+                "decoder's speed-up is not measured")
     return f"speed-up {ratio}"
 
 

@@ -429,16 +429,22 @@ def bench_parallel(decoder: Decoder, arrays: Sequence[np.ndarray], repeats: int,
     )
 
 
+# Load that others may add before the bench calls a core taken: the 1-minute load average trails what ran before
+# it (a bench's own single-threaded runs read as 1.1-1.2 on an idle two-core machine), so a few tenths of a core
+# are its lag, not another process; a process that held a core reads as a whole one.
+LOAD_MARGIN = 0.5
+
+
 def core_contention(load_before: float | None, load_after: float | None, cores_usable: int,
                     threads: Sequence[int]) -> bool | None:
     """Whether other processes held a core that the bench's threads needed: their load (the 1-minute load average
-    less the bench's own share) above the usable cores less the bench's most threads. The bench's share is one
-    thread before the timed runs (it had been decoding one utterance at a time) and the mean thread count after
-    them (the runs take turns). None when either reading is missing."""
+    less the bench's own share) above the usable cores less the bench's most threads, by more than LOAD_MARGIN.
+    The bench's share is one thread before the timed runs (it had been decoding one utterance at a time) and the
+    mean thread count after them (the runs take turns). None when either reading is missing."""
     if load_before is None or load_after is None:
         return None
     others = max(load_before - 1.0, load_after - statistics.mean(threads), 0.0)
-    return others > cores_usable - max(threads)
+    return others > cores_usable - max(threads) + LOAD_MARGIN
 
 
 def _one_minute_load(load: LoadAverage | None) -> float | None:

@@ -133,9 +133,10 @@ def bench_sweep(store: str | Path, lm: str | Path, work_dir: str | Path, alphas:
     best = exhaustive.best
 
     variants = []
-    settings = itertools.product(anchor_sets(grid.alphas, grid.betas).items(), nbests, exacts, radii)
-    for (name, anchors), n, exact, radius in settings:
-        say(f"rescoring: {n}-best at {name}, up to {exact} exact within {_radius(radius)} steps")
+    settings = list(itertools.product(anchor_sets(grid.alphas, grid.betas).items(), nbests, exacts, radii))
+    for done, ((name, anchors), n, exact, radius) in enumerate(settings):
+        say(f"rescoring sweep {done + 1}/{len(settings)}: {n}-best at {name}, up to {exact} exact within "
+            f"{_radius(radius)} steps")
         fresh = work_dir / "rescore"
         shutil.rmtree(fresh, ignore_errors=True)
         now = _timed(lambda: decoder.decode_store(opened))

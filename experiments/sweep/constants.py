@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# The grid a sweep from Python covers when given none (the CLI asks for --alpha and --beta).
+DEFAULT_ALPHAS = "0.2:1.0:0.2"
+DEFAULT_BETAS = "0:2:0.5"
+# Where a sweep's run directory goes unless --out says (runs/<store folder>-<LM fingerprint, 8 hex digits>).
+RUNS_DIR = Path("runs")
+# More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
+CONFIRM_POINTS = 400
+
 # Rescoring sweeps (`--method rescore`): hypotheses kept per utterance at each anchor, the most extra points decoded
 # exactly, and how many grid steps from a decoded point an estimate is trusted (experiments.sweep.search).
 DEFAULT_NBEST = 32

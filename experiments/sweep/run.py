@@ -28,7 +28,8 @@ from experiments.sweep.executors import Executor, LocalExecutor, PointRunner, Re
 from logits.cluster import scheduler_address
 from experiments.sweep.grid import Grid
 from experiments.sweep.rescore import default_anchors
-from experiments.sweep.spec import DEFAULT_ALPHAS, DEFAULT_BETAS, RUN_OPTION_NAMES, RunOptions, SweepSpec
+from experiments.sweep.constants import CONFIRM_POINTS, DEFAULT_ALPHAS, DEFAULT_BETAS, RUNS_DIR
+from experiments.sweep.spec import RUN_OPTION_NAMES, RunOptions, SweepSpec
 from experiments.sweep.results import (
     DB_FILE,
     PointResult,
@@ -42,10 +43,6 @@ from logits.errors import LabError
 from logits.files import check_writable_output
 from logits.store import LogitsStore
 from logits.system import usable_cores
-
-RUNS_DIR = Path("runs")
-# More points to decode than this need `yes` (`--yes`): a typo in a step can ask for days of work.
-CONFIRM_POINTS = 400
 
 
 @dataclass(frozen=True)

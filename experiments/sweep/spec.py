@@ -20,13 +20,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 from decoders.config import DecoderConfig
 from decoders.constants import DEFAULT_DECODER
-from experiments.sweep.constants import DEFAULT_EXACT, DEFAULT_NBEST, DEFAULT_RADIUS
+from experiments.sweep.constants import DEFAULT_ALPHAS, DEFAULT_BETAS, DEFAULT_EXACT, DEFAULT_NBEST, DEFAULT_RADIUS
 from experiments.sweep.grid import Grid
 from experiments.sweep.rescore import Anchor
 from logits.errors import LabError
 
-DEFAULT_ALPHAS = "0.2:1.0:0.2"
-DEFAULT_BETAS = "0:2:0.5"
 METHODS = ("grid", "rescore")
 # Set by the sweep itself (the LM and word list are the spec's own fields; alpha and beta are the grid's).
 SWEPT_BY_THE_SWEEP = frozenset({"lm", "unigrams", "alpha", "beta"})
