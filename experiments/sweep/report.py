@@ -320,7 +320,7 @@ def write_pareto(results: RunResults, path: str | Path) -> Path | None:
     (labels on the points overprint); with times within `time_noise` of each other no front is drawn and the title
     says so. None when no point has a WER."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     points = [p for p in (*results.points, *([results.greedy] if results.greedy else ())) if p.wer is not None]
     if not points:
@@ -349,10 +349,15 @@ def write_pareto(results: RunResults, path: str | Path) -> Path | None:
         title = f"no speed/accuracy front: the decoding times differ by less than their noise\n({noise})"
     for n, point in enumerate(shown, start=1):
         # A number by each point, its settings in the legend: settings written on the points overprint.
-        ax.annotate(str(n), (point.seconds, 100 * point.wer), xytext=(4, 4), textcoords="offset points", fontsize=8,
-                    color="tab:red")
+        # On a white box, so that a number inside the cloud of points stays readable.
+        ax.annotate(str(n), (point.seconds, 100 * point.wer), xytext=(5, 5), textcoords="offset points", fontsize=8,
+                    color="tab:red", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
         ax.plot([], [], " ", label=f"{n}: {label(point)}  ({point.seconds:.3g} s, {100 * point.wer:.2f}%)")
     ax.set_xscale("log")
+    # Seconds as plain numbers at 1, 2 and 5 of each decade: a sweep's times often span less than one decade, where
+    # matplotlib's default log axis labels a single tick (10^-1) or none.
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel="decoding time of the store (s, log scale)", ylabel="WER (%)")
     ax.set_title(title, fontsize=9)
