@@ -46,6 +46,7 @@ from logits.errors import LabError, StoreError
 from logits.files import check_writable_output, write_json_atomic
 from logits.store import DTYPES as STORE_DTYPES
 from logits.store import PENDING_FILE, STORE_FILE, StoreWriter
+from logits.text import TextRule, normalise_texts, warn_unspellable
 
 FLUSH_EVERY_BATCHES = 8
 FLUSH_EVERY_SECONDS = 60.0
@@ -154,6 +155,11 @@ def cache_logits(
     if not items:
         raise CacheError(f"nothing to cache in {audio}: all {len(skipped)} inputs were skipped (listed above)")
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    # The rule runs over every chosen utterance, not only those this run writes, so a resumed run counts the same.
+    rule = TextRule.for_vocabulary(acoustic.vocabulary)
+    texts, tally = normalise_texts([item.entry.reference for item in items], rule)
+    references = {item.entry.id: text for item, text in zip(items, texts)}
+    warn_unspellable(tally, f"the transcripts of {audio}")
 
     import torch
     import transformers
@@ -175,6 +181,7 @@ def cache_logits(
         "sampling_rate": acoustic.sampling_rate,
         "transformers": transformers.__version__,
         "torch": torch.__version__,
+        "references": tally.provenance(),
     }
     writer = StoreWriter(out, acoustic.vocabulary, acoustic.frames_per_second, provenance, dtype=store_dtype,
                          shard_frames=SHARD_FRAMES, overwrite=overwrite)
@@ -207,7 +214,7 @@ def cache_logits(
                     for (item, waveform), array in zip(ready, log_probs):
                         if item.entry.id in done:
                             continue  # committed by the interrupted run this one resumes
-                        writer.add(item.entry.id, array, item.entry.reference, normalised=True)
+                        writer.add(item.entry.id, array, references[item.entry.id], normalised=True)
                         written += 1
                         audio_seconds += waveform.shape[0] / acoustic.sampling_rate
                 since_flush += 1

@@ -31,6 +31,8 @@ from acoustic.audio import Skipped, resample
 from logits.console import progress
 from logits.errors import LabError
 from logits.files import atomic_write, write_json_atomic, write_text_atomic
+from logits.text import RULE, TextRule, normalise_texts, warn_unspellable
+from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 SAMPLE_RATE = 16_000
 CHAPTER_SIZE = 100
@@ -118,17 +120,25 @@ def speak(
     jobs: int = 2,
     show_progress: bool | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> SpeechReport:
-    """Speak every sentence into OUT (resuming an interrupted run); `jobs` espeak-ng processes at a time."""
+    """Speak every sentence into OUT (resuming an interrupted run); `jobs` espeak-ng processes at a time.
+
+    Each sentence first goes through the one text rule against `vocabulary` (default: wav2vec2's English labels;
+    `logits.text`), and what is spoken is what the transcript says: "The 3 Pigs" is spoken and written as
+    "THE THREE PIGS", so espeak-ng's own reading of digits cannot disagree with the reference."""
     if shutil.which("espeak-ng") is None:
         raise SpeechError("espeak-ng was not found on PATH; install it (`make install` does: apt-get install "
                           "espeak-ng)")
     if jobs < 1:
         raise SpeechError(f"jobs must be >= 1, got {jobs}")
     out = Path(out)
+    vocabulary = vocabulary or Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)
+    sentences, tally = normalise_texts(sentences, TextRule.for_vocabulary(vocabulary), "sentences")
     settings = {"seed": seed, "voices": asdict(voices), "sample_rate": SAMPLE_RATE, "chapter_size": CHAPTER_SIZE,
-                "sentences": len(sentences)}
+                "sentences": len(sentences), "text_rule": RULE, "labels": "".join(sorted(vocabulary.characters))}
     _check_or_start(out, settings)
+    warn_unspellable(tally, "the sentences")
     chapters = [range(start, min(start + CHAPTER_SIZE, len(sentences)))
                 for start in range(0, len(sentences), CHAPTER_SIZE)]
     todo = [c for c in chapters if not _transcript_path(out, c.start // CHAPTER_SIZE).is_file()]

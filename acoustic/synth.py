@@ -22,6 +22,7 @@ import numpy as np
 from acoustic.pieces import PieceSplitter
 from logits.errors import LabError
 from logits.store import LogitsStore, write_store
+from logits.text import TextRule, normalise_texts, warn_unspellable
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 # Letters a character model plausibly mistakes for each other (sound or spelling neighbours).
@@ -54,10 +55,8 @@ class SynthSettings:
 
 
 def clean_sentence(line: str, vocabulary: Vocabulary) -> str:
-    """The sentence in the labels' case with characters the model cannot emit dropped."""
-    allowed = vocabulary.characters
-    words = ("".join(c for c in word if c in allowed) for word in vocabulary.in_case(line).split())
-    return " ".join(w for w in words if w)
+    """The sentence under the one text rule against the labels (`logits.text`): what the model can emit."""
+    return TextRule.for_vocabulary(vocabulary).apply(line).text
 
 
 class Speller:
@@ -185,8 +184,9 @@ def synthesize_all(
 ) -> Iterator[tuple[str, np.ndarray]]:
     """(cleaned sentence, log-probs) per sentence; sentence i's randomness depends only on (seed, i)."""
     speller = Speller(vocabulary)
+    rule = TextRule.for_vocabulary(vocabulary)
     for i, line in enumerate(sentences):
-        sentence = clean_sentence(line, vocabulary)
+        sentence = rule.apply(line).text
         rng = np.random.default_rng([seed, i])
         yield sentence, synthesize(sentence, vocabulary, rng, settings, speller)
 
@@ -205,7 +205,9 @@ def synthesize_store(
     sentences = [s for s in sentences if s.strip()]
     if not sentences:
         raise LabError("no sentences to synthesize (the text is empty)")
-    pairs = list(synthesize_all(sentences, vocabulary, seed, settings))
+    texts, tally = normalise_texts(sentences, TextRule.for_vocabulary(vocabulary), "sentences")
+    warn_unspellable(tally, source or "the sentences")
+    pairs = list(synthesize_all(texts, vocabulary, seed, settings))
     return write_store(
         out,
         ids=[f"synth-{i:05d}" for i in range(len(pairs))],
@@ -213,6 +215,7 @@ def synthesize_store(
         references=[sentence for sentence, _ in pairs],
         vocabulary=vocabulary,
         frames_per_second=settings.frames_per_second,
-        provenance={"model": "synthetic", "dataset": source, "seed": seed, "synth": asdict(settings)},
+        provenance={"model": "synthetic", "dataset": source, "seed": seed, "synth": asdict(settings),
+                    "references": tally.provenance()},
         overwrite=overwrite,
     )

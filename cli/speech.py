@@ -11,6 +11,7 @@ from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings
 from acoustic.speech import speak as speak_sentences
 from cli.console import emit_json, run_command
 from logits.errors import LabError
+from logits.vocabulary import Vocabulary
 
 # --voices names: the families the shipped model was trained on, and the accent kept out of its training.
 VOICE_SETS = {"seen": TRAINING_FAMILIES, "unseen": UNSEEN_FAMILIES}
@@ -26,6 +27,9 @@ def speak(
     noise: Annotated[float, typer.Option(help="Share of utterances with white noise at 10-30 dB SNR.")] = 0.0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N sentences.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="espeak-ng processes at once.")] = 2,
+    labels: Annotated[str, typer.Option(
+        help="Labels of the model the speech is for (vocab.json, labels.txt or 'wav2vec2'): sentences are brought "
+             "to what they spell (case, accents, numbers) before they are spoken and written.")] = "wav2vec2",
     json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
     """Speak each sentence in a voice drawn per utterance (family, variant, speed, pitch, amplitude, noise)."""
@@ -34,7 +38,8 @@ def speak(
     sentences = text_file.read_text(encoding="utf-8").splitlines()[:limit]
     families = VOICE_SETS.get(voices) or tuple(v.strip() for v in voices.split(",") if v.strip())
     report = speak_sentences(sentences, out, seed=seed, voices=VoiceSettings(families=families, noise=noise),
-                             jobs=jobs, on_skip=lambda s: typer.echo(f"skipped  {s}", err=True))
+                             jobs=jobs, on_skip=lambda s: typer.echo(f"skipped  {s}", err=True),
+                             vocabulary=Vocabulary.load(labels))
     typer.echo(f"wrote {report.out}: {report.utterances} utterances ({report.written} now, "
                f"{report.audio_seconds / 60:.1f} min of audio), {len(report.skipped)} skipped")
     if json_:

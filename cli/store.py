@@ -71,7 +71,8 @@ def import_(
     """Write a store from logits computed elsewhere."""
     vocabulary = Vocabulary.load(labels, blank=blank, kind=kind)
     transcripts = read_transcripts(references) if references else None
-    store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force)
+    store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force,
+                       references_from=str(references) if references else None)
     typer.echo(f"wrote {store.path}: {len(store)} utterances, {store.total_frames} frames, "
                f"fingerprint {store.fingerprint[:12]}")
 

@@ -18,7 +18,8 @@ from decoders.config import DecoderConfig
 from decoders.constants import BEAM_DEFAULTS, LOG_OFFSET_PARAMS, STRUCTURAL_PARAMS
 from decoders.errors import DecoderConfigError
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
-from logits.vocabulary import Vocabulary, normalize_transcript
+from logits.text import TextRule
+from logits.vocabulary import Vocabulary
 
 
 def check_beam_params(config: DecoderConfig) -> None:
@@ -33,8 +34,12 @@ def check_beam_params(config: DecoderConfig) -> None:
 
 
 def hotwords_in_case(hotwords: tuple[str, ...], vocabulary: Vocabulary) -> list[str]:
-    """Hotwords in the labels' case, blank ones dropped."""
-    return [normalize_transcript(vocabulary.in_case(h)) for h in hotwords if h.strip()]
+    """Hotwords under the one text rule against the labels (`logits.text`: case, accents, numbers, apostrophes), as
+    references are, blank ones dropped. Characters the labels cannot spell are kept, for the parameter checks to
+    name."""
+    rule = TextRule.for_vocabulary(vocabulary)
+    spelled = (rule.apply(h, drop=False).text for h in hotwords if h.strip())
+    return [h for h in spelled if h]
 
 
 def warn_about_unknown_hotwords(hotwords: list[str], model, beam_prune_logp: float) -> None:

@@ -31,6 +31,7 @@ from lm.model import UNIGRAMS_FILENAME, open_text, read_arpa_unigrams
 from lm.normalize import CASES
 from logits.console import progress, say
 from logits.files import atomic_write, sha256_file, write_json_atomic
+from logits.text import TextTally, warn_unspellable
 
 BUILD_JSON = "build.json"
 # Where `make lm` puts the default LM, relative to the working directory (the repository root).
@@ -137,6 +138,7 @@ class CorpusPass:
     words: int = 0
     candidates: set[str] = field(default_factory=set)  # held-out candidates, collected only when asked for
     counts: Counter = field(default_factory=Counter)  # word counts, collected only for a vocabulary cap
+    text: TextTally = field(default_factory=lambda: TextTally("sentences"))  # what the text rule dropped
     seconds: float = 0.0
 
 
@@ -166,6 +168,7 @@ def normalise_corpus(corpus: Path, out: Path, case: str, format: str = "auto", h
                 done = position
                 bar.set_postfix_str(f"{found.words:,} words", refresh=False)
         bar.update(total - done)
+    found.text = reader.tally
     found.seconds = time.perf_counter() - started
     return found
 
@@ -243,6 +246,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
         _say(f"reading and normalising {corpus} ({reader_format} format)")
         found = normalise_corpus(corpus, scratch / "all.txt", case, reader_format, heldout=heldout > 0,
                                  count_words=vocab_top is not None)
+        warn_unspellable(found.text, f"corpus {corpus}")
         limit_vocab = None
         if vocab_top is not None:
             limit_vocab = scratch / "vocab.txt"
@@ -296,6 +300,7 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
             "sentences": sentences,
             "words": words,
             "normalise_seconds": round(found.seconds, 2),
+            "text_rule": found.text.provenance(),
             "lm_sentences": lm_sentences,
             "lm_words": lm_words,
             "heldout": len(held),

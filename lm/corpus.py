@@ -17,6 +17,7 @@ from typing import IO, Iterator
 
 from lm.errors import LMError
 from lm.normalize import normalize_sentences, normalize_words
+from logits.text import TextTally
 
 AUSTEN_BOOKS = ("prideprejudice", "sensesensibility", "emma", "mansfieldpark", "northangerabbey", "persuasion")
 MIN_CORPUS_WORDS = 500_000
@@ -113,6 +114,7 @@ class CorpusReader:
         if format not in FORMATS:
             raise LMError(f"corpus format must be one of {FORMATS}, got {format!r}")
         self.path, self.case = Path(path), case
+        self.tally = TextTally("sentences")  # what the text rule dropped, counted as the corpus streams past
         self.format = sniff_format(self.path) if format == "auto" else format
         self._raw: IO[bytes] | None = None
 
@@ -130,7 +132,11 @@ class CorpusReader:
             self._raw = getattr(buffer, "fileobj", None) or getattr(buffer, "raw", None)
             if self.format == "lines":
                 for line in _decoded(handle, self.path):
-                    words = line.split() if fast.fullmatch(line.rstrip("\n")) else normalize_words(line, self.case)
+                    if fast.fullmatch(line.rstrip("\n")):
+                        words = line.split()
+                        self.tally.texts += 1
+                    else:
+                        words = normalize_words(line, self.case, self.tally)
                     if words:
                         yield " ".join(words)
                 return
@@ -139,9 +145,9 @@ class CorpusReader:
                 if line.strip():
                     paragraph.append(line)
                     continue
-                yield from normalize_sentences("".join(paragraph), self.case)
+                yield from normalize_sentences("".join(paragraph), self.case, self.tally)
                 paragraph = []
-            yield from normalize_sentences("".join(paragraph), self.case)
+            yield from normalize_sentences("".join(paragraph), self.case, self.tally)
 
 
 def corpus_sentences(path: Path, case: str, format: str = "auto") -> Iterator[str]:

@@ -10,6 +10,7 @@ import numpy as np
 
 from logits.errors import StoreError
 from logits.store import LogitsStore, write_store
+from logits.text import TextRule, normalise_texts, warn_unspellable
 from logits.vocabulary import Vocabulary
 
 
@@ -20,8 +21,11 @@ def import_npz(
     references: Mapping[str, str] | None = None,
     frames_per_second: float = 50.0,
     overwrite: bool = False,
+    references_from: str | None = None,
 ) -> LogitsStore:
-    """One utterance per array in the .npz (key = utterance id, value = [T, V] logits or log-probs)."""
+    """One utterance per array in the .npz (key = utterance id, value = [T, V] logits or log-probs). References go
+    through the one text rule against the labels (`logits.text`): a warning counts what they held that the labels
+    cannot spell, and the store's provenance records the rule (`references_from` names their file in both)."""
     npz_path = Path(npz_path)
     try:
         archive = np.load(npz_path, allow_pickle=False)
@@ -37,13 +41,19 @@ def import_npz(
                 raise StoreError(
                     f"{len(missing)} utterance(s) of {npz_path} have no transcript line (first: {missing[0]!r})"
                 )
+        provenance = {"model": "imported", "dataset": str(npz_path)}
+        texts = None
+        if references is not None:
+            texts, tally = normalise_texts([references[i] for i in ids], TextRule.for_vocabulary(vocabulary))
+            warn_unspellable(tally, references_from or "the references")
+            provenance["references"] = {"file": references_from} | tally.provenance()
         return write_store(
             out,
             ids=ids,
             arrays=(archive[i] for i in ids),
             vocabulary=vocabulary,
-            references=[references[i] for i in ids] if references is not None else None,
+            references=texts,
             frames_per_second=frames_per_second,
-            provenance={"model": "imported", "dataset": str(npz_path)},
+            provenance=provenance,
             overwrite=overwrite,
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -255,3 +256,14 @@ def _spell_number(match: re.Match[str]) -> str:
         if suffix:  # "2.5th" is not a thing; keep what was written rather than guess
             words += " " + suffix
     return f" {words} "
+
+
+class UnspellableTextWarning(UserWarning):
+    """Texts held characters the labels cannot spell; they were dropped (the CLI prints one `warning:` line)."""
+
+
+def warn_unspellable(tally: TextTally, where: str) -> None:
+    """Warn once with the tally's counts, naming where the texts came from; nothing when every text was spellable."""
+    message = tally.warning()
+    if message:
+        warnings.warn(f"{where}: {message}", UnspellableTextWarning, stacklevel=3)

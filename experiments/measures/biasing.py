@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from decoders.beam_base import hotwords_in_case
 from decoders.config import DecoderConfig
 from decoders.factory import build_decoder
 from experiments.measures.evaluate import evaluate
@@ -109,7 +110,8 @@ def hotword_report(
     """Decode `store` with `config` as given and again with `hotwords` boosted by `weight`; `on_progress(n)` is
     called after each utterance of either decode (2 x the store's utterances in all)."""
     lms = lms or LanguageModelCache()
-    words = tuple(store.vocabulary.in_case(h) for h in hotwords)
+    # The decoder's own reading of the hotwords (the one text rule), so that "Café" counts in references of "CAFE".
+    words = tuple(hotwords_in_case(tuple(hotwords), store.vocabulary))
     plain = evaluate(store, build_decoder(config, store.vocabulary, lms), on_progress)
     boosted = evaluate(
         store, build_decoder(config.replace(hotwords=words, hotword_weight=weight), store.vocabulary, lms),
