@@ -21,6 +21,7 @@ from acoustic.cache import CacheError, CacheReport, cache_logits, plan_parts
 from logits.cluster import ClusterError, check_versions, connect
 from logits.files import check_writable_output
 from logits.store import STORE_FILE, LogitsStore, merge_stores
+from logits.text import combined_provenance
 
 PARTS_SUFFIX = ".parts"
 
@@ -84,6 +85,7 @@ def cache_on_cluster(address: str, model: str, audio: str | Path, out: str | Pat
     provenance = dict(finished[0]) | {
         "tool": "decode cache --scheduler", "scheduler": address, "parts": len(paths),
         "skipped": [s for part in finished for s in part.get("skipped", [])],
+        "references": combined_provenance(part["references"] for part in finished if "references" in part),
     }
     provenance.pop("created", None)
     store = merge_stores(paths, out, order, provenance, overwrite=overwrite)

@@ -267,3 +267,13 @@ def warn_unspellable(tally: TextTally, where: str) -> None:
     message = tally.warning()
     if message:
         warnings.warn(f"{where}: {message}", UnspellableTextWarning, stacklevel=3)
+
+
+def combined_provenance(parts: Iterable[dict]) -> dict:
+    """The `TextTally.provenance` of texts counted in parts (a cache run split over Dask workers): counts summed."""
+    parts = list(parts)
+    dropped: Counter = Counter()
+    for part in parts:
+        dropped.update(part.get("dropped", {}))
+    totals = {key: sum(part.get(key, 0) for part in parts) for key in ("texts", "normalised", "unspellable")}
+    return {"rule": RULE, **totals, "dropped": dict(dropped.most_common())}

@@ -17,7 +17,7 @@ from decoders.beam_base import hotwords_in_case
 from lm.normalize import normalize_words
 from logits.scoring import score
 from logits.store import LogitsStore
-from logits.text import RULE, TextRule, UnspellableTextWarning, normalise_texts
+from logits.text import RULE, TextRule, UnspellableTextWarning, combined_provenance, normalise_texts
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
 
 runner = CliRunner()
@@ -180,3 +180,10 @@ def test_an_lm_built_from_the_same_text_spells_the_references_words(tmp_path):
     lm_sentences = [" ".join(normalize_words(raw)) for raw in RAW]
     assert score(references, lm_sentences).wer == 0.0
     assert json.loads((tmp_path / "lm" / "build.json").read_text())["text_rule"]["dropped"] == {"京": 20, "東": 20}
+
+
+def test_the_counts_of_a_cache_split_over_workers_add_up():
+    rule = TextRule.for_vocabulary(WAV2VEC2)
+    whole = normalise_texts(RAW, rule)[1].provenance()
+    parts = [normalise_texts(RAW[:2], rule)[1].provenance(), normalise_texts(RAW[2:], rule)[1].provenance()]
+    assert combined_provenance(parts) == whole
