@@ -10,6 +10,7 @@ import typer
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings
 from acoustic.speech import speak as speak_sentences
 from cli.console import emit_json, run_command
+from cli.options import Json
 from logits.errors import LabError
 
 # --voices names: the families the shipped model was trained on, and the accent kept out of its training.
@@ -26,7 +27,7 @@ def speak(
     noise: Annotated[float, typer.Option(help="Share of utterances with white noise at 10-30 dB SNR.")] = 0.0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N sentences.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="espeak-ng processes at once.")] = 2,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """Speak each sentence in a voice drawn per utterance (family, variant, speed, pitch, amplitude, noise)."""
     if not text_file.is_file():
