@@ -7,12 +7,26 @@ and `native`.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from cli import bench, cache, compare, export, lm, native, run, speech, store, sweep, train
+from cli.entry import LabGroup, LabTyper, quiet_libraries
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0],
-                  pretty_exceptions_enable=False)
+app = LabTyper(cls=LabGroup, add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0],
+               pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Let the libraries' own banners through (transformers' progress bars, pyctcdecode's "
+                          "and KenLM's notes); before the subcommand: decode --verbose run ...")] = False,
+) -> None:
+    if not verbose:
+        quiet_libraries(ctx)
 
 app.command("speak")(speech.speak)
 app.command("cache")(cache.cache)
@@ -32,3 +46,7 @@ app.command("bench")(bench.bench)
 app.command("bench-sweep")(bench.bench_sweep)
 app.add_typer(lm.app, name="lm")
 app.add_typer(native.app, name="native")
+
+
+if __name__ == "__main__":  # python -m cli.app, as the `decode` script
+    app()

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
-from cli.options import Unigrams
+from cli.options import Json, Unigrams
 from cli.run import beam_params
 from experiments.bench import bench as B
 from experiments.bench.default_data import HARD_DIFFICULTY, DefaultData
@@ -127,7 +127,7 @@ def bench(
     decoders: Annotated[Optional[str], typer.Option(
         help="Comma-separated subset, e.g. beam,ctcbeam (default: all; parity needs beam).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Result file (default: runs/bench/<store>.json).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with the result as one JSON line.")] = False,
+    json_: Json = False,
     default: Annotated[bool, typer.Option("--default", help=(
         "Bench the default LM on data/heldout-store and data/heldout-hard-store (difficulty "
         f"{HARD_DIFFICULTY}), building whichever is missing."))] = False,
@@ -190,7 +190,7 @@ def bench_sweep(
         "whichever is missing."))] = False,
     out: Annotated[Path, typer.Option(help="Folder of the run directories and the JSON result.")]
     = Path("runs/bench-sweep"),
-    json_: Annotated[bool, typer.Option("--json", help="End with the result as one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """A sweep by rescoring (`decode sweep --method rescore`) against one fastbeam decode and the exhaustive grid:
     its cost, the chosen point's exact WER, and how the gap depends on N and on the anchors."""

@@ -9,6 +9,7 @@ import typer
 
 from acoustic.cache import cache_logits
 from cli.console import emit_json, run_command
+from cli.options import Json
 
 
 @run_command
@@ -27,7 +28,7 @@ def cache(
     scheduler: Annotated[Optional[str], typer.Option(
         help="Cache on the Dask cluster of this scheduler (tcp://HOST:PORT), one part per worker, merged into one "
              "store; workers see the model, audio and --out at the same paths.")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: the run's report.")] = False,
+    json_: Json = False,
 ) -> None:
     """Cache a model's log-probs for every utterance of an audio source (skips bad inputs, resumes when rerun)."""
     if scheduler:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
-from cli.options import parameter_value
+from cli.options import Json, parameter_value
 from experiments.measures.significance import RESAMPLES, compare_files
 from logits.errors import LabError
 
@@ -26,7 +26,7 @@ def compare(
                                                           "relative to A.")] = False,
     lm: Annotated[Optional[Path], typer.Option(help="The LM of decoders given by name, and with --errors the one "
                                                      "whose vocabulary defines OOV words.")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """WER of A and B, the difference B - A with its 95% confidence interval, and P(B improves on A)."""
     with tempfile.TemporaryDirectory(prefix="decode-compare-") as scratch:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import emit_json, run_command
+from cli.options import Json
 from lm.build import DEFAULT_LM_DIR, LMArtifacts, build_default_lm, build_lm, convert_arpa
 from lm.errors import LMError
 from lm.evaluate import evaluate_lm
@@ -79,7 +80,7 @@ def eval_(
     text: Annotated[Path, typer.Argument(help="Text to score: prose or one sentence per line, plain or gzip.")],
     case: Annotated[str, typer.Option(help="upper or lower: the case of the LM's words.")] = "upper",
     format: Annotated[str, typer.Option(help="prose, lines or auto.")] = "auto",
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """Perplexity and out-of-vocabulary rate of a text under an LM (KenLM's scoring, sentence ends included)."""
     found = evaluate_lm(lm, text, case=case, format=format)

@@ -21,6 +21,10 @@ PruneHistory = Annotated[bool, typer.Option(
     "--prune-history", help="Prune beams by their recent history, as pyctcdecode's decode() does (its "
                             "decode_beams(), and the lab by default, do not): tune or decode for decode().")]
 
+# `--json`, as every subcommand that has it means it (cli.console.run_command keeps the promise).
+Json = Annotated[bool, typer.Option(
+    "--json", help="Write one JSON document to stdout and every other line to stderr: `... --json | jq` reads it.")]
+
 # A sweep's grid.
 AlphaGrid = Annotated[str, typer.Option(
     "--alpha", help="LM weights: START:STOP:STEP (stop included) or a list 0.3,0.5.")]

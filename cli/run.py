@@ -9,6 +9,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.options import (
+    Json,
     Alpha,
     BeamPruneLogp,
     BeamWidth,
@@ -85,7 +86,7 @@ def run(
     nbest: Annotated[Optional[int], typer.Option(
         min=1, help="With --out: write the K best hypotheses of each utterance beside its hypothesis, and report the "
                     "oracle WER (fastbeam, beam, ctcbeam).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: wer, cer, utterances, seconds.")] = False,
+    json_: Json = False,
 ) -> None:
     """Decode a store and score it against its references."""
     if nbest is not None and out is None:
@@ -137,7 +138,7 @@ def hotwords(
     beta: Beta = None,
     beam_prune_logp: BeamPruneLogp = None,
     hotword_weight: Annotated[Optional[float], typer.Option(help="Boost per hotword (default 10).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """Measure hotword boosting: how often the word is recovered, B-WER and U-WER, recall and false alarms per word."""
     from dataclasses import asdict

@@ -10,6 +10,7 @@ import typer
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings
 from acoustic.speech import speak as speak_sentences
 from cli.console import emit_json, run_command
+from cli.options import Json
 from logits.errors import LabError
 from logits.vocabulary import Vocabulary
 
@@ -30,7 +31,7 @@ def speak(
     labels: Annotated[str, typer.Option(
         help="Labels of the model the speech is for (vocab.json, labels.txt or 'wav2vec2'): sentences are brought "
              "to what they spell (case, accents, numbers) before they are spoken and written.")] = "wav2vec2",
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """Speak each sentence in a voice drawn per utterance (family, variant, speed, pitch, amplitude, noise)."""
     if not text_file.is_file():

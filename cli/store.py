@@ -10,6 +10,7 @@ import typer
 from acoustic.pieces import train_vocabulary
 from acoustic.synth import SynthSettings, synthesize_store
 from cli.console import emit_json, run_command
+from cli.options import Json
 from lm.build import DEFAULT_LM_DIR, corpus_sentences_without_heldout
 from logits.errors import LabError
 from logits.npz import import_npz
@@ -82,7 +83,7 @@ def info(
     store: Annotated[Path, typer.Argument(help="Store directory.")],
     verify: Annotated[bool, typer.Option(
         "--verify", help="Read every frame and check it against the content fingerprint (a full read).")] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_: Json = False,
 ) -> None:
     """Describe a store: vocabulary, size, provenance, fingerprint. Opening checks store.json against the hash
     recorded in it; --verify checks every frame too."""

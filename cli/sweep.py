@@ -10,6 +10,7 @@ import typer
 
 from cli.console import emit_json, run_command
 from cli.options import (
+    Json,
     AlphaGrid,
     Anchors,
     BeamPruneLogp,
@@ -70,7 +71,7 @@ def sweep(
     exact: Exact = DEFAULT_EXACT,
     radius: Radius = DEFAULT_RADIUS,
     scheduler: Scheduler = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
+    json_: Json = False,
 ) -> None:
     """Decode a store at every (alpha, beta) of a grid, in parallel; rerunning reuses finished points."""
     from experiments.sweep.rescore import parse_anchors
@@ -93,7 +94,7 @@ def sweep(
         result = run_sweep(spec, options=options)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished points are saved; run the same command again to resume", err=True)
-        raise typer.Exit(130) from None
+        raise  # on to the entry point, which ends the process by SIGINT (cli.entry)
     _print_sweep(result, top)
     if json_:
         emit_json(result.summary())
@@ -119,8 +120,7 @@ def sweep_many(
     = None,
     out: Annotated[Optional[Path], typer.Option(
         help="Put each run directory here as OUT/<store>-<LM> (default: runs/<store>-<LM fingerprint>).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: the summary of every sweep.")]
-    = False,
+    json_: Json = False,
 ) -> None:
     """Sweep every store with every LM, side by side on a Dask cluster (a rescoring sweep is one task there); one
     table of the best points, one run directory per store x LM."""
@@ -163,7 +163,7 @@ def report(
     top: Annotated[int, typer.Option(help="Rows of the best-points table.")] = 10,
     csv: Annotated[Optional[Path], typer.Option(help="Also write every stored result as CSV here.")] = None,
     errors: Annotated[bool, typer.Option("--errors", help="Analyse the best point's errors against greedy.")] = False,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line: best_alpha, best_wer, ...")] = False,
+    json_: Json = False,
 ) -> None:
     """Show a sweep's best points again and rewrite its heatmap and best hypotheses."""
     from experiments.sweep import report as reporting
@@ -193,7 +193,7 @@ def demo(
     workers: Annotated[Optional[int], typer.Option(help="Processes decoding at once (default: CPU count).")] = None,
     synthetic: Annotated[bool, typer.Option(
         "--synthetic", help="Sweep the synthetic acoustic model's store instead of real speech.")] = False,
-    json_: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    json_: Json = False,
 ) -> None:
     """From a fresh clone: build the LM, speak the held-out sentences with espeak-ng, cache them with the shipped
     acoustic model (models/espeak-ctc), then sweep 9 x 9 LM weights and plot WER."""

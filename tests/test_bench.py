@@ -207,12 +207,12 @@ def test_cli_json_last_line_and_file(store, arpa, tmp_path):
     result = invoke("bench", store, "--lm", arpa, "--limit", 4, "--repeats", 1, "--alpha", 0.7, "--beam-width", 20,
                     "--decoders", "beam,ctcbeam,greedy", "--out", out, "--json")
     assert result.exit_code == 0, result.output
-    last = json.loads(result.stdout.strip().splitlines()[-1])
+    last = json.loads(result.stdout)
     assert last == json.loads(out.read_text())
     assert [r["name"] for r in last["decoders"]] == ["beam", "ctcbeam", "greedy"]
     assert [r["parity"] for r in last["decoders"]][:2] == [1.0, 1.0]
     assert last["params"]["alpha"] == 0.7 and last["params"]["beam_width"] == 20
-    assert "rtfx" in result.stdout and "parity" in result.stdout  # the table
+    assert "rtfx" in result.stderr and "parity" in result.stderr  # the table, on stderr beside --json
 
 
 def test_cli_default_output_path(store, arpa, tmp_path, monkeypatch):
@@ -249,7 +249,7 @@ def default_layout(tmp_path, monkeypatch):
 def test_cli_default_benches_every_regime(default_layout, tmp_path):
     result = invoke("bench", "--default", "--limit", 2, "--repeats", 1, "--decoders", "beam,greedy", "--json")
     assert result.exit_code == 0, result.output
-    last = json.loads(result.stdout.strip().splitlines()[-1])
+    last = json.loads(result.stdout)
     assert [r["regime"] for r in last["regimes"]] == ["default", "hard", "subword"]
     assert [r["store"]["synth"]["difficulty"] for r in last["regimes"]] == [1.0, HARD_DIFFICULTY, 1.0]
     assert [r["store"]["vocabulary"] for r in last["regimes"]] == ["character", "character", "sentencepiece"]

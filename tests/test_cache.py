@@ -477,7 +477,7 @@ def test_cli_caches_reports_json_and_refuses_to_overwrite(masked_store, masked_m
             "--batch-size", "3", "--json"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
-    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    summary = json.loads(first.stdout)
     assert summary["written"] == len(IDS) and summary["fingerprint"] == masked_store.fingerprint
     assert summary["throughput"] > 0 and summary["skipped"] == []
     again = runner.invoke(app, args)

@@ -22,7 +22,7 @@ def test_synth_then_run_greedy_json(tmp_path):
     assert result.exit_code == 0, result.output
     result = invoke("run", tmp_path / "store", "--json", "--out", tmp_path / "hyp.jsonl")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["wer"] == 0.0 and summary["cer"] == 0.0 and summary["utterances"] == 2
     assert summary["seconds"] >= 0
     rows = [json.loads(line) for line in (tmp_path / "hyp.jsonl").read_text().splitlines()]
@@ -37,7 +37,7 @@ def test_import_npz_with_labels_and_references(tmp_path, vocab):
                     tmp_path / "refs.txt", "--out", tmp_path / "store")
     assert result.exit_code == 0, result.output
     result = invoke("run", tmp_path / "store", "--json")
-    assert json.loads(result.stdout.strip().splitlines()[-1])["wer"] == 0.0
+    assert json.loads(result.stdout)["wer"] == 0.0
 
 
 def test_import_bad_columns_is_one_line_error(tmp_path):

@@ -97,7 +97,7 @@ def test_sweep_many_reports_a_failing_pair_and_finishes_the_others(store, lm, tm
                                 "--alpha", "0.3,0.6", "--beta", "0,1", "--nbest", "4",
                                 "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "many"), "--json"])
     assert found.exit_code == 2
-    summary = json.loads(next(line for line in found.output.splitlines() if line.startswith("{")))
+    summary = json.loads(found.stdout)
     first, second = summary["sweeps"]
     assert first["error"] is None and first["method"] == "rescore" and first["best_wer_exact"] is not None
     assert "none.arpa" in second["error"]

@@ -54,7 +54,7 @@ def test_a_registered_decoder_is_built_by_name_and_run_by_decode_run(registry, s
     assert isinstance(built, spoken) and built.decode(store[0]).text == "A DOG"
     result = CliRunner().invoke(app, ["run", str(store.path), "--decoder", "spoken", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output.splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["decoder"] == {"name": "spoken", "params": {"words": "THE CAT"}}
     assert summary["wer"] == score(store.references, ["THE CAT"] * len(store)).wer
 

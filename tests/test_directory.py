@@ -40,10 +40,10 @@ def test_the_cli_exports_a_sweeps_best_point_and_takes_it_back_as_lm(store, lm, 
                                "--out", str(tmp_path / "run")]).exit_code == 0
     result = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "dec")])
     assert result.exit_code == 0, result.output
-    best = json.loads(runner.invoke(app, ["report", str(tmp_path / "run"), "--json"]).stdout.splitlines()[-1])
+    best = json.loads(runner.invoke(app, ["report", str(tmp_path / "run"), "--json"]).stdout)
     reloaded = runner.invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(tmp_path / "dec"),
                                    "--json"])
-    assert json.loads(reloaded.stdout.splitlines()[-1])["wer"] == best["best_wer"]
+    assert json.loads(reloaded.stdout)["wer"] == best["best_wer"]
     again = runner.invoke(app, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "dec")])
     assert again.exit_code == 2 and "exists; pass --force" in again.output
 
@@ -81,7 +81,7 @@ def test_an_export_says_which_pyctcdecode_search_its_swept_wer_belongs_to(messy,
     search = json.loads((folder / "search.json").read_text())
     assert search["method"] == method and search["history_pruned"] is pruned
     assert search["params"]["beam_width"] == 8 and search["call"].startswith(f"decoder.{method}(logits, beam_width=8")
-    best = json.loads(runner.invoke(app, ["report", str(run_dir), "--json"]).stdout.splitlines()[-1])
+    best = json.loads(runner.invoke(app, ["report", str(run_dir), "--json"]).stdout)
     assert search["tuned"]["wer"] == best["best_wer"] and search["tuned"]["run_dir"] == str(run_dir)
 
     from experiments.sweep.results import ResultsDB
@@ -99,7 +99,7 @@ def test_an_export_says_which_pyctcdecode_search_its_swept_wer_belongs_to(messy,
     assert texts[method] == swept_text
     assert texts["decode_beams" if pruned else "decode"] != swept_text  # the other search differs here
     reloaded = runner.invoke(app, ["run", str(store.path), "--decoder", "fastbeam", "--lm", str(folder), "--json"])
-    assert json.loads(reloaded.stdout.splitlines()[-1])["wer"] == best["best_wer"]  # the folder's search, back
+    assert json.loads(reloaded.stdout)["wer"] == best["best_wer"]  # the folder's search, back
 
 
 def test_export_prune_history_is_for_a_single_decoder(store, lm, tmp_path):

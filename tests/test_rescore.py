@@ -121,7 +121,7 @@ def test_cli_rescore_json_and_bad_options(store, lm, tmp_path):
                                 "--method", "rescore", "--nbest", "8", "--anchor", "0.4,0", "--anchor", "0.8,1",
                                 "--exact", "1", "--workers", "1", "--out", str(out), "--json"])
     assert found.exit_code == 0, found.output
-    summary = json.loads(found.output.strip().splitlines()[-1])
+    summary = json.loads(found.stdout)
     assert summary["anchors"] == [[0.4, 0.0], [0.8, 1.0]] and summary["nbest"] == 8
     assert 2 <= summary["exact_points"] <= 3 and summary["best_wer_exact"] is not None
     for args, message in [
@@ -179,7 +179,7 @@ def test_bench_sweep_prints_the_rescore_against_exhaustive_table(store, lm, tmp_
     found = runner.invoke(app, ["bench-sweep", str(store.path), "--lm", str(lm), "--alpha", "0.3,0.9", "--beta",
                                 "0,1", "--nbest", "4", "--workers", "1", "--out", str(out), "--json"])
     assert found.exit_code == 0, found.output
-    [result] = json.loads(found.output.strip().splitlines()[-1])["stores"]
+    [result] = json.loads(found.stdout)["stores"]
     assert len(result["variants"]) == 3 * 2 * 2  # anchor sets x exact counts x trust radii, one N
     grid_wer = result["grid_best"][2]
     for variant in result["variants"]:

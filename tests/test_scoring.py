@@ -191,11 +191,11 @@ def test_run_sweep_compare_and_report_agree_on_a_store_with_empty_references(tmp
         done = runner.invoke(app, ["run", str(store.path), *args, "--out", str(tmp_path / f"{name}.jsonl"),
                                    "--json"])
         assert done.exit_code == 0, done.output
-        figures[name] = json.loads(done.output.strip().splitlines()[-1])
+        figures[name] = json.loads(done.stdout)
     compared = runner.invoke(app, ["compare", str(tmp_path / "greedy.jsonl"), str(tmp_path / "fastbeam.jsonl"),
                                    "--resamples", "200", "--json"])
     assert compared.exit_code == 0, compared.output
-    compared = json.loads(compared.output.strip().splitlines()[-1])
+    compared = json.loads(compared.stdout)
     swept = sweep(store.path, lm, "0.5", "1", run_dir=tmp_path / "run", workers=1, show_progress=False)
     reported = report(tmp_path / "run").summary()
 

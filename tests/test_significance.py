@@ -50,7 +50,7 @@ def test_compare_two_hypothesis_files_through_the_cli(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--json",
                                       "--resamples", "1000"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert {"wer_a", "wer_b", "delta_wer", "ci95", "p_improvement"} <= set(summary) and summary["significant"]
     (tmp_path / "c.jsonl").write_text(json.dumps({"id": "other", "reference": "A", "hypothesis": "A"}) + "\n")
     bad = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "c.jsonl")])
@@ -78,7 +78,7 @@ def test_compare_with_errors_through_the_cli(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--errors",
                                       "--json", "--resamples", "500"])
     assert result.exit_code == 0, result.output
-    errors = json.loads(result.stdout.strip().splitlines()[-1])["errors"]
+    errors = json.loads(result.stdout)["errors"]
     assert (errors["fixed_total"], errors["broken_total"]) == (200, 0) and errors["substitutions"] == 200
 
 
@@ -103,7 +103,7 @@ def test_compare_two_decoders_on_one_store(tmp_path):
     result = CliRunner().invoke(app, ["compare", "greedy", "fastbeam:alpha=1.0,beam_width=16", "--store",
                                       str(store.path), "--lm", str(lm), "--json", "--resamples", "500"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["utterances"] == len(store) and summary["wer_b"] <= summary["wer_a"]
     bad = CliRunner().invoke(app, ["compare", "greedy", "fastbeam:beam_size=4", "--store", str(store.path)])
     assert bad.exit_code == 2 and "expected key=value with a key of" in bad.output

@@ -223,7 +223,7 @@ def test_two_concurrent_sweeps_store_each_point_once(tmp_path):
     outputs = [p.communicate(timeout=300) for p in (first, second)]
     for process, (out, err) in zip((first, second), outputs):
         assert process.returncode == 0, err
-    summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    summaries = [json.loads(out) for out, _ in outputs]
     assert all(s["reused"] + s["computed"] == 12 for s in summaries)  # each run accounts for every point
     assert sum(s["computed"] for s in summaries) == 12  # and each point was decoded by one of them only
     stored = rows(tmp_path / "run")
@@ -318,18 +318,18 @@ def test_cli_sweep_json_then_report_rewrites_heatmap_and_csv(store, lm, tmp_path
     result = runner.invoke(app, ["sweep", str(store.path), "--lm", str(lm), "--alpha", "0.5:1:0.5", "--beta",
                                  "0,1", "--out", str(run_dir), "--workers", "2", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     for key in ("best_alpha", "best_beta", "best_wer", "best_cer", "greedy_wer", "points", "reused", "seconds",
                 "run_dir", "heatmap"):
         assert key in summary
     assert summary["points"] == 4 and summary["reused"] == 0 and summary["heatmap"] == str(run_dir / "wer_heatmap.png")
-    assert "rank" in result.stdout and "greedy" in result.stdout and "best: alpha" in result.stdout
+    assert "rank" in result.stderr and "greedy" in result.stderr and "best: alpha" in result.stderr
 
     (run_dir / "wer_heatmap.png").unlink()
     (run_dir / "best_hypotheses.jsonl").unlink()
     shown = runner.invoke(app, ["report", str(run_dir), "--csv", str(tmp_path / "all.csv"), "--json"])
     assert shown.exit_code == 0, shown.output
-    again = json.loads(shown.stdout.strip().splitlines()[-1])
+    again = json.loads(shown.stdout)
     assert (again["best_alpha"], again["best_beta"], again["best_wer"]) == (
         summary["best_alpha"], summary["best_beta"], summary["best_wer"])
     assert (run_dir / "wer_heatmap.png").is_file() and (run_dir / "best_hypotheses.jsonl").is_file()
@@ -388,13 +388,13 @@ def demo_checkout(tmp_path, monkeypatch):
 def test_demo_on_the_synthetic_store_sweeps_9_by_9(demo_checkout, tmp_path):
     result = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["points"] == 81 and summary["computed"] == 81
     assert (tmp_path / "data" / "heldout-store" / "store.json").is_file()
     assert (tmp_path / "runs" / "demo-synthetic" / "wer_heatmap.png").is_file()
-    assert "WER heatmap: runs/demo-synthetic/wer_heatmap.png" in result.stdout
+    assert "WER heatmap: runs/demo-synthetic/wer_heatmap.png" in result.stderr
     again = demo_checkout("--synthetic", "--decoder", "beam", "--first", "3")
-    assert json.loads(again.stdout.strip().splitlines()[-1])["reused"] == 81
+    assert json.loads(again.stdout)["reused"] == 81
 
 
 def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
@@ -405,7 +405,7 @@ def test_demo_speaks_caches_and_sweeps_real_speech(demo_checkout, tmp_path):
     build_tiny_filterbank_model(tmp_path / "models" / "espeak-ctc", "w2v-bert")  # stands in for the shipped model
     result = demo_checkout()
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["points"] == 81 and summary["greedy_wer"] is not None
     store = LogitsStore.open(tmp_path / "data" / "heldout-seen-voices-store")
     assert len(store) == 4 and store.frames_per_second == 50.0
@@ -471,7 +471,7 @@ def test_any_beam_parameter_can_be_swept_with_a_pareto_plot(store, lm, tmp_path)
                                  "--param", "beam_width=2,16", "--param", "token_min_logp=-3,-8", "--out",
                                  str(tmp_path / "run"), "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout)
     assert summary["points"] == 2 * 2 * 2 and summary["computed"] == 8
     assert (tmp_path / "run" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     points = ResultsDB(tmp_path / "run").run_results().points
@@ -491,6 +491,6 @@ def test_report_analyses_the_best_points_errors(store, lm, tmp_path):
     sweep(store.path, lm, "0.5,1", "0,2", workers=1, run_dir=tmp_path / "run", show_progress=False)
     result = runner.invoke(app, ["report", str(tmp_path / "run"), "--errors", "--json"])
     assert result.exit_code == 0, result.output
-    errors = json.loads(result.stdout.strip().splitlines()[-1])["errors"]
+    errors = json.loads(result.stdout)["errors"]
     assert errors["words"] == sum(len(r.split()) for r in store.references)
     assert errors["fixed_total"] >= errors["broken_total"] and "greedy got wrong" in result.output

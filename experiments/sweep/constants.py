@@ -17,3 +17,6 @@ CONFIRM_POINTS = 400
 DEFAULT_NBEST = 32
 DEFAULT_EXACT = 2
 DEFAULT_RADIUS = 2.0
+# Seconds between looks at the results store while another sweep into the same directory decodes points this one
+# skipped (it claimed them first): a sweep reports the store as it is once they are in.
+CLAIM_POLL_SECONDS = 0.2

@@ -413,6 +413,16 @@ class ResultsDB:
         except sqlite3.OperationalError as exc:
             raise ResultsError(_describe(exc, self.path)) from exc
 
+    def held_elsewhere(self, keys: Iterable[str]) -> set[str]:
+        """Of the points `keys`, those another live process has claimed (and may be decoding now)."""
+        keys, pid, found = list(keys), os.getpid(), set()
+        for start in range(0, len(keys), 500):  # stay under SQLite's limit on bound parameters
+            chunk = keys[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT key, pid FROM claims WHERE key IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+            found.update(row["key"] for row in rows if row["pid"] != pid and _alive(row["pid"]))
+        return found
+
     def start_run(self, command: Sequence[str], store_fingerprint: str, alphas: Sequence[float],
                   betas: Sequence[float], keys: Sequence[str], greedy_key: str | None,
                   rescore: Mapping[str, Any] | None = None) -> int:

@@ -28,7 +28,7 @@ from experiments.sweep.executors import Executor, LocalExecutor, PointRunner, Re
 from logits.cluster import scheduler_address
 from experiments.sweep.grid import Grid
 from experiments.sweep.rescore import default_anchors
-from experiments.sweep.constants import CONFIRM_POINTS, DEFAULT_ALPHAS, DEFAULT_BETAS, RUNS_DIR
+from experiments.sweep.constants import CLAIM_POLL_SECONDS, CONFIRM_POINTS, DEFAULT_ALPHAS, DEFAULT_BETAS, RUNS_DIR
 from experiments.sweep.spec import RUN_OPTION_NAMES, RunOptions, SweepSpec
 from experiments.sweep.results import (
     DB_FILE,
@@ -206,6 +206,9 @@ def _run(spec: SweepSpec, options: RunOptions) -> SweepResult:
                     if options.on_point is not None:
                         options.on_point(outcome.result)
                 bar.update(1)
+        _await_other_sweeps(db, [t.key for t in todo if t.key not in computed])
+        # Counted from the store, not from what this process saw: a point another sweep decoded is reused here.
+        reused = db.existing(t.key for t in every) - computed
         status = "done"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -238,6 +241,16 @@ def _run(spec: SweepSpec, options: RunOptions) -> SweepResult:
         workers=executor.workers if len(todo) > 1 else 1, executor=executor.describe(),
         heatmap=heatmap, best_hypotheses=best_hypotheses,
     )
+
+
+def _await_other_sweeps(db: ResultsDB, keys: list[str]) -> None:
+    """Wait while another live sweep into this run directory decodes points of `keys` it claimed first, so that
+    this one reports them (and counts nothing missing) once they are stored; a claimant that died leaves its points
+    missing, for a rerun to fill in."""
+    pending = set(keys) - db.existing(keys)
+    while pending and db.held_elsewhere(pending):
+        time.sleep(CLAIM_POLL_SECONDS)
+        pending -= db.existing(pending)
 
 
 def _rescore(executor: Executor, db: ResultsDB, run_id: int, tasks: list[Task], plan: RescorePlan) -> set[str]:
