@@ -15,19 +15,16 @@ from typing import Any, ClassVar
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
-from decoders.constants import BEAM_DEFAULTS, LOG_OFFSET_PARAMS, STRUCTURAL_PARAMS
+from decoders.constants import BEAM_DEFAULTS, STRUCTURAL_PARAMS
 from decoders.errors import DecoderConfigError
+from decoders.params import check_params
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 from logits.vocabulary import Vocabulary, normalize_transcript
 
 
 def check_beam_params(config: DecoderConfig) -> None:
-    """Range checks shared by all beam decoders, so that a bad sweep value fails before any decoding."""
-    if int(config.get("beam_width")) < 1:
-        raise DecoderConfigError(f"beam_width must be >= 1, got {config.get('beam_width')}")
-    for key in LOG_OFFSET_PARAMS:
-        if float(config.get(key)) > 0:
-            raise DecoderConfigError(f"{key} is a log-probability offset and must be <= 0, got {config.get(key)}")
+    """The checks shared by all beam decoders, so that a bad sweep value fails before any decoding."""
+    check_params(dict(config.params))
     if config.get("lm") is None and config.get("unigrams") is not None:
         raise DecoderConfigError("unigrams were given without an LM; pass --lm too")
 
