@@ -34,6 +34,17 @@ def hotwords_in_case(hotwords: tuple[str, ...], vocabulary: Vocabulary) -> list[
     return [normalize_transcript(vocabulary.in_case(h)) for h in hotwords if h.strip()]
 
 
+def check_hotwords_spellable(hotwords: list[str], vocabulary: Vocabulary) -> None:
+    """A hotword the labels cannot spell can never be boosted, whatever the LM: say so, with the characters."""
+    known = vocabulary.characters
+    for hotword in hotwords:
+        missing = list(dict.fromkeys(c for c in hotword if not c.isspace() and c not in known))
+        if missing:
+            raise DecoderConfigError(
+                f"hotword {hotword!r} cannot be spelled with the labels: {', '.join(map(repr, missing))} "
+                f"{'is' if len(missing) == 1 else 'are'} not in the vocabulary ({''.join(sorted(known))})")
+
+
 def warn_about_unknown_hotwords(hotwords: list[str], model, beam_prune_logp: float) -> None:
     """pyctcdecode boosts a hotword's prefixes, then charges the finished word the unknown-word offset if the LM
     lacks it. That drop (about alpha * 2.3 * (10 + |log10 p(<unk>)|)) exceeds the default beam_prune_logp of -10, so
@@ -60,6 +71,7 @@ class BeamDecoder(Decoder):
         super().__init__(config, vocabulary, lms if lms is not None else LanguageModelCache())
         check_beam_params(self.config)
         self.hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
+        check_hotwords_spellable(self.hotwords, vocabulary)
         self._build()
         self._apply_weights()
 
@@ -91,6 +103,6 @@ class BeamDecoder(Decoder):
         if self.param("lm") is None:
             return None
         loaded = self.lms.get(self.param("lm"), self.param("unigrams"))
-        check_alphabet(loaded.unigrams, self.vocabulary.characters, loaded.path)
+        check_alphabet(loaded.unigrams, self.vocabulary.characters, loaded.words_source)
         warn_about_unknown_hotwords(self.hotwords, loaded.model, float(self.param("beam_prune_logp")))
         return loaded

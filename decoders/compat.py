@@ -57,6 +57,7 @@ from decoders.hypothesis import Hypothesis
 from decoders.params import check_params
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM, lm_fingerprint
+from lm.quiet import native_stderr_silenced
 from logits.checks import check_logprobs
 from logits.system import usable_cores
 from logits.vocabulary import Vocabulary
@@ -83,7 +84,8 @@ def _load_kenlm(path: Path) -> kenlm.Model:
     if not path.is_file():
         raise LMError(f"language model {path} does not exist; expected a KenLM .arpa or .bin file")
     try:
-        return kenlm.Model(str(path))
+        with native_stderr_silenced():
+            return kenlm.Model(str(path))
     except Exception as exc:  # kenlm reports every load failure as OSError
         raise LMError(f"cannot load {path}: not a complete KenLM model ({exc})") from exc
 
