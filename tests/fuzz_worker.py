@@ -6,11 +6,14 @@ instead of killing the test run; the parent sees the pipe close and the exit sig
     {"kind": "api", "lm": PATH, "params": {...}}           build fastbeam with the params, decode three utterances
     {"kind": "cli", "args": [...]}                          `decode ARGS` through typer's CliRunner
     {"kind": "native", "call": NAME, ...}                   one call of decoders._kernels (see `native`)
+    {"kind": "segfault"}                                    die by SIGSEGV, as a crashing search would
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -79,8 +82,13 @@ def native(request: dict) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def segfault(request: dict) -> dict:
+    os.kill(os.getpid(), signal.SIGSEGV)
+    return {}
+
+
 def main() -> None:
-    handlers = {"api": api, "cli": cli, "native": native}
+    handlers = {"api": api, "cli": cli, "native": native, "segfault": segfault}
     for line in sys.stdin:
         request = json.loads(line)
         try:

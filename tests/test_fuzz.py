@@ -78,6 +78,12 @@ def data(tmp_path_factory):
     return {"store": str(make_store(root / "store").path), "lm": str(make_lm(root / "lm" / "tiny.arpa"))}
 
 
+def test_a_crash_in_the_child_fails_the_example_and_the_next_one_gets_a_fresh_child(worker, data):
+    with pytest.raises(AssertionError, match="died with -11"):
+        worker.ask({"kind": "segfault"})
+    assert "ok" in worker.ask({"kind": "api", "lm": data["lm"], "params": {}})
+
+
 EDGES = [math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324, -5e-324, 0.0, -0.0, 1e-12, 3e38, -3e38]
 any_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(EDGES))
 any_int = st.one_of(st.integers(min_value=-2**70, max_value=2**70), st.integers(min_value=-3, max_value=300))
