@@ -70,7 +70,9 @@ def native(request: dict) -> dict:
         alphabet = _kernels.Alphabet(labels, bpe=request["bpe"])
         params = _kernels.SearchParams(**request["params"])
         search = _kernels.Search(alphabet, None, _kernels.Hotwords(request["hotwords"]), params)
-        arrays = [array(spec) for spec in request["arrays"]]
+        specs = [spec | {"shape": [spec["shape"][0], len(labels)]} if request["fit_columns"] and
+                 len(spec["shape"]) == 2 else spec for spec in request["arrays"]]
+        arrays = [array(spec) for spec in specs]
         if request["call"] == "decode":
             return {"ok": search.decode(arrays[0])[0]}
         if request["call"] == "decode_nbest":

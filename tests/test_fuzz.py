@@ -3,7 +3,8 @@ points: any value gets a result or one error (a LabError, one `error:` line and 
 the native module), never a signal, a hang or a traceback.
 
 Every example runs in a child process (tests/fuzz_worker.py), so a segfault fails the example instead of pytest.
-`make test` runs a short, derandomized pass; CTC_LAB_FUZZ=long runs thousands of random examples:
+`make test` runs a short, derandomized pass; CTC_LAB_FUZZ=long runs 20,000 random examples of each (400 of
+`decode run`), and --hypothesis-show-statistics tallies what they gave:
 
     CTC_LAB_FUZZ=long .venv/bin/python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
 """
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from decoders.constants import PARAM_RULES
@@ -28,7 +29,7 @@ from sweep_helpers import make_lm, make_store
 REPO = Path(__file__).resolve().parents[1]
 LONG = os.environ.get("CTC_LAB_FUZZ", "") == "long"
 # derandomize: the short pass is the same examples on every run, so `make test` is deterministic.
-QUICK = settings(max_examples=4000 if LONG else 30, deadline=None, derandomize=not LONG, database=None,
+QUICK = settings(max_examples=20_000 if LONG else 30, deadline=None, derandomize=not LONG, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SLOW = settings(QUICK, max_examples=400 if LONG else 6)  # each `decode run` example costs a CLI invocation
 ANSWER_SECONDS = 120  # longer than any example needs: past it the child counts as hung
@@ -97,6 +98,7 @@ params = st.fixed_dictionaries({}, optional={key: hotwords if key == "hotwords" 
 @given(params=params)
 def test_any_parameter_values_build_or_get_one_error_line(worker, data, params):
     answer = worker.ask({"kind": "api", "lm": data["lm"], "params": params})
+    event("decoded" if "ok" in answer else f"refused: {answer['error'].split(' must ')[0].split(':')[0][:40]}")
     if "error" in answer:
         assert answer["type"] in ("DecoderConfigError", "LMError") and "\n" not in answer["error"], answer
         assert any(key in answer["error"] for key in params), answer
@@ -116,6 +118,7 @@ def test_decode_run_with_any_values_exits_0_or_2_with_one_error_line(worker, dat
     for option, value in options.items():
         args += [option, repr(value) if isinstance(value, float) else str(value)]
     answer = worker.ask({"kind": "cli", "args": args})
+    event(f"exit {answer['exit_code']}")
     assert answer["exit_code"] in (0, 2) and "Traceback" not in answer["output"], answer
     if answer["exit_code"] == 2:
         errors = [line for line in answer["output"].splitlines() if line.startswith("error: ")]
@@ -130,13 +133,16 @@ ARRAY = st.fixed_dictionaries({
     "dtype": st.sampled_from(["float32", "float64", "float16", "int32", "int64", "bool"]),
     "values": st.lists(st.one_of(any_float, st.floats(-30, 0)), max_size=12),
 })
+# Half the weights in the search's range, so that searches run as well as refusals.
+weight = st.one_of(st.floats(-30, 30), any_float)
 SEARCH_PARAMS = st.fixed_dictionaries({
-    "beam_width": st.one_of(st.integers(-3, 40), any_int), "beam_prune_logp": any_float,
-    "token_min_logp": any_float, "alpha": any_float, "beta": any_float, "unk_score_offset": any_float,
-    "lm_score_boundary": st.booleans(), "hotword_weight": any_float, "prune_history": st.booleans()})
+    "beam_width": st.one_of(st.integers(-3, 40), any_int), "beam_prune_logp": weight,
+    "token_min_logp": weight, "alpha": weight, "beta": weight, "unk_score_offset": weight,
+    "lm_score_boundary": st.booleans(), "hotword_weight": weight, "prune_history": st.booleans()})
 NATIVE = st.fixed_dictionaries({
     "call": st.sampled_from(["decode", "decode_nbest", "decode_batch", "score_parts_batch", "best_paths"]),
     "labels": st.lists(LABELS, max_size=7), "bpe": st.booleans(), "params": SEARCH_PARAMS,
+    "fit_columns": st.booleans(),  # the arrays' width set to the labels' count, as a real call has it
     "hotwords": st.lists(st.text(alphabet="AB▁ ", max_size=4), max_size=3),
     "arrays": st.lists(ARRAY, min_size=1, max_size=3), "k": st.integers(-3, 2**31 - 1), "threads": st.integers(-2, 4),
     "starts": st.lists(st.integers(-3, 14), max_size=3), "ends": st.lists(st.integers(-3, 14), max_size=3),
@@ -144,8 +150,28 @@ NATIVE = st.fixed_dictionaries({
 })
 
 
+VALID_PARAMS = dict(beam_width=8, beam_prune_logp=-10.0, token_min_logp=-5.0, alpha=0.5, beta=1.0,
+                    unk_score_offset=-10.0, lm_score_boundary=True, hotword_weight=10.0, prune_history=False)
+
+
+def valid(call: str) -> dict:
+    """A request the native module answers with a result (so the short pass searches, not only refuses)."""
+    return {"call": call, "labels": ["", " ", "A", "B"], "bpe": False, "params": VALID_PARAMS, "fit_columns": True,
+            "hotwords": ["AB"], "k": 3, "threads": 2, "starts": [0], "ends": [3], "blank": 0,
+            "word_starts": [False, True, False, False],
+            "arrays": [{"shape": [3, 4], "dtype": "float32", "values": [-0.1, -3.0, -4.0, -9.0, -0.2]}]}
+
+
 @QUICK
 @given(request=NATIVE)
+@example(request=valid("decode"))
+@example(request=valid("decode_nbest"))
+@example(request=valid("decode_batch"))
+@example(request=valid("score_parts_batch"))
+@example(request=valid("best_paths"))
 def test_the_native_entry_points_answer_or_raise(worker, request):
     answer = worker.ask({"kind": "native"} | request)
+    event(f"{request['call']}: " + ("result" if "ok" in answer else answer["error"].split(":")[0]))
+    if request["labels"] == valid(request["call"])["labels"] and request["params"] == VALID_PARAMS:
+        assert "ok" in answer, answer
     assert "ok" in answer or answer["error"].split(":")[0].endswith(("Error", "Exception")), answer
