@@ -101,7 +101,7 @@ def test_any_parameter_values_build_or_get_one_error_line(worker, data, params):
     event("decoded" if "ok" in answer else f"refused: {answer['error'].split(' must ')[0].split(':')[0][:40]}")
     if "error" in answer:
         assert answer["type"] in ("DecoderConfigError", "LMError") and "\n" not in answer["error"], answer
-        assert any(key in answer["error"] for key in params), answer
+        assert any(key.removesuffix("s") in answer["error"] for key in params), answer  # "hotword '東' ..."
 
 
 OPTIONS = {"--alpha": any_float, "--beta": any_float, "--hotword-weight": any_float,

@@ -145,7 +145,8 @@ def test_the_native_search_raises_instead_of_crashing():
     native = native_module()
     good = dict(beam_width=8, beam_prune_logp=-10.0, token_min_logp=-5.0, alpha=0.5, beta=1.0,
                 unk_score_offset=-10.0, lm_score_boundary=True, hotword_weight=10.0)
-    for bad in ({"alpha": math.nan}, {"beta": math.inf}, {"beam_width": 0}, {"beam_width": 10**6}):
+    for bad in ({"alpha": math.nan}, {"beta": math.inf}, {"beam_width": 0}, {"beam_width": 10**6},
+                {"beam_prune_logp": 1.0}):  # the fuzzer's find: a positive one pruned every beam, then crashed
         with pytest.raises(ValueError):
             native.SearchParams(**(good | bad))
     alphabet = native.Alphabet(["", " ", "A"])

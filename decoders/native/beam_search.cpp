@@ -36,6 +36,9 @@ void check_params(const SearchParams& params) {
   for (const auto& [name, value] : weights)
     if (!std::isfinite(value)) throw std::invalid_argument(std::string(name) + " must be finite, got " +
                                                            std::to_string(value));
+  // Log-probability offsets: a positive beam_prune_logp would prune even the best beam, leaving none.
+  for (const auto& [name, value] : {weights[0], weights[1], weights[4]})
+    if (value > 0) throw std::invalid_argument(std::string(name) + " must be <= 0, got " + std::to_string(value));
 }
 
 Alphabet::Alphabet(const std::vector<std::string>& labels, bool bpe) : bpe_(bpe) {
@@ -406,6 +409,9 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
       kept.frames = f.frames;
     }
   }
+  // Only scores that do not compare (NaN, from infinities that the weights' checks let through as huge finite
+  // values) can lose every beam; refuse rather than index an empty list.
+  if (finals.empty()) throw std::runtime_error("the search kept no beam: its scores overflowed (weights too large)");
   size_t best = 0;
   for (size_t i = 0; i < finals.size(); ++i) {
     FinalBeam& f = finals[i];
@@ -427,6 +433,7 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
   std::vector<size_t> order;
   for (size_t i = 0; i < finals.size(); ++i)
     if (finals[i].score >= floor) order.push_back(i);
+  if (order.empty()) throw std::runtime_error("the search kept no beam: its scores overflowed (weights too large)");
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return finals[a].score > finals[b].score; });
   order.resize(std::min(order.size(), static_cast<size_t>(std::max(1, std::min(k, params_.beam_width)))));
