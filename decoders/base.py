@@ -10,6 +10,7 @@ import numpy as np
 from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.hypothesis import EMPTY, Hypothesis, ScoredText
+from decoders.params import check_params
 from logits.checks import check_logprobs
 from logits.vocabulary import Vocabulary
 
@@ -49,6 +50,7 @@ class Decoder(abc.ABC):
                 f"decoder {self.name!r} has no parameter(s) {unknown}; it takes {sorted(self.defaults)}"
             )
         self.config = DecoderConfig(self.name, dict(self.defaults) | dict(config.params))
+        check_params(dict(config.params))  # the values given; a decoder's defaults are its own to get right
         self.vocabulary = vocabulary
         self.lms = lms
 

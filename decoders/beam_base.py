@@ -15,20 +15,17 @@ from typing import Any, ClassVar
 
 from decoders.base import Decoder
 from decoders.config import DecoderConfig
-from decoders.constants import BEAM_DEFAULTS, LOG_OFFSET_PARAMS, STRUCTURAL_PARAMS
+from decoders.constants import BEAM_DEFAULTS, STRUCTURAL_PARAMS
 from decoders.errors import DecoderConfigError
+from decoders.params import check_params
 from lm.model import LanguageModelCache, LoadedLM, check_alphabet
 from logits.text import TextRule
 from logits.vocabulary import Vocabulary
 
 
 def check_beam_params(config: DecoderConfig) -> None:
-    """Range checks shared by all beam decoders, so that a bad sweep value fails before any decoding."""
-    if int(config.get("beam_width")) < 1:
-        raise DecoderConfigError(f"beam_width must be >= 1, got {config.get('beam_width')}")
-    for key in LOG_OFFSET_PARAMS:
-        if float(config.get(key)) > 0:
-            raise DecoderConfigError(f"{key} is a log-probability offset and must be <= 0, got {config.get(key)}")
+    """The checks shared by all beam decoders, so that a bad sweep value fails before any decoding."""
+    check_params(dict(config.params))
     if config.get("lm") is None and config.get("unigrams") is not None:
         raise DecoderConfigError("unigrams were given without an LM; pass --lm too")
 
@@ -40,6 +37,17 @@ def hotwords_in_case(hotwords: tuple[str, ...], vocabulary: Vocabulary) -> list[
     rule = TextRule.for_vocabulary(vocabulary)
     spelled = (rule.apply(h, drop=False).text for h in hotwords if h.strip())
     return [h for h in spelled if h]
+
+
+def check_hotwords_spellable(hotwords: list[str], vocabulary: Vocabulary) -> None:
+    """A hotword the labels cannot spell can never be boosted, whatever the LM: say so, with the characters."""
+    known = vocabulary.characters
+    for hotword in hotwords:
+        missing = list(dict.fromkeys(c for c in hotword if not c.isspace() and c not in known))
+        if missing:
+            raise DecoderConfigError(
+                f"hotword {hotword!r} cannot be spelled with the labels: {', '.join(map(repr, missing))} "
+                f"{'is' if len(missing) == 1 else 'are'} not in the vocabulary ({''.join(sorted(known))})")
 
 
 def warn_about_unknown_hotwords(hotwords: list[str], model, beam_prune_logp: float) -> None:
@@ -68,6 +76,7 @@ class BeamDecoder(Decoder):
         super().__init__(config, vocabulary, lms if lms is not None else LanguageModelCache())
         check_beam_params(self.config)
         self.hotwords = hotwords_in_case(self.param("hotwords"), vocabulary)
+        check_hotwords_spellable(self.hotwords, vocabulary)
         self._build()
         self._apply_weights()
 
@@ -99,6 +108,6 @@ class BeamDecoder(Decoder):
         if self.param("lm") is None:
             return None
         loaded = self.lms.get(self.param("lm"), self.param("unigrams"))
-        check_alphabet(loaded.unigrams, self.vocabulary.characters, loaded.path)
+        check_alphabet(loaded.unigrams, self.vocabulary.characters, loaded.words_source)
         warn_about_unknown_hotwords(self.hotwords, loaded.model, float(self.param("beam_prune_logp")))
         return loaded

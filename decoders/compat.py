@@ -54,8 +54,10 @@ from decoders.config import DecoderConfig
 from decoders.errors import DecoderConfigError
 from decoders.fastbeam import FastBeamDecoder
 from decoders.hypothesis import Hypothesis
+from decoders.params import check_params
 from lm.errors import LMError
 from lm.model import LanguageModelCache, LoadedLM, lm_fingerprint
+from lm.quiet import native_stderr_silenced
 from logits.checks import check_logprobs
 from logits.system import usable_cores
 from logits.vocabulary import Vocabulary
@@ -82,7 +84,8 @@ def _load_kenlm(path: Path) -> kenlm.Model:
     if not path.is_file():
         raise LMError(f"language model {path} does not exist; expected a KenLM .arpa or .bin file")
     try:
-        return kenlm.Model(str(path))
+        with native_stderr_silenced():
+            return kenlm.Model(str(path))
     except Exception as exc:  # kenlm reports every load failure as OSError
         raise LMError(f"cannot load {path}: not a complete KenLM model ({exc})") from exc
 
@@ -252,6 +255,12 @@ class FastBeamSearchDecoderCTC(BeamSearchDecoderCTC):
                 raise CompatError(f"hotword {hotword!r} is not in the labels' case ({self._vocabulary.case}): "
                                   f"pyctcdecode would silently never match it; pass "
                                   f"{self._vocabulary.in_case(hotword)!r}")
+        given = {"beam_width": beam_width, "beam_prune_logp": beam_prune_logp, "token_min_logp": token_min_logp,
+                 "hotword_weight": hotword_weight, "prune_history": bool(prune_history)}
+        try:
+            check_params(given)  # before the conversions below, which would turn 1.5 into 1 and "x" into a crash
+        except DecoderConfigError as exc:
+            raise CompatError(str(exc)) from None
         params = {"beam_width": int(beam_width), "beam_prune_logp": float(beam_prune_logp),
                   "token_min_logp": float(token_min_logp), "hotwords": hotwords,
                   "hotword_weight": float(hotword_weight), "prune_history": bool(prune_history)}

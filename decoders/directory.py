@@ -29,6 +29,7 @@ from typing import Any
 from decoders.config import DecoderConfig
 from decoders.constants import BEAM_DEFAULTS
 from decoders.errors import DecoderConfigError
+from decoders.params import check_params
 from lm.model import LanguageModelCache
 from logits.vocabulary import Vocabulary
 
@@ -80,6 +81,7 @@ def export_decoder_dir(config: DecoderConfig, vocabulary: Vocabulary, out: str |
     from pyctcdecode.alphabet import Alphabet
 
     out = Path(out)
+    check_params(dict(config.params))  # JSON would hold NaN and a later --lm OUT would search with it
     if config.get("lm") is None:
         raise DecoderConfigError("the decoder to export has no LM; give --lm (or export a sweep's best point)")
     if out.exists() and not force:
@@ -137,8 +139,10 @@ def lm_directory_params(path: str | Path) -> dict[str, Any]:
                                  f"{[p.name for p in models]}")
     if not (folder / UNIGRAMS_FILE).is_file():
         raise DecoderConfigError(f"{folder / UNIGRAMS_FILE} is missing; a decoder folder keeps the LM's words there")
-    return {"lm": str(models[0]), "unigrams": str(folder / UNIGRAMS_FILE)} | {
-        param: attrs[key] for key, param in ATTRS.items()} | _search_params(folder.parent / SEARCH_FILE)
+    weights = {param: attrs[key] for key, param in ATTRS.items()}
+    check_params(weights, where=str(attrs_path))  # a folder written by hand or elsewhere: before any search
+    return {"lm": str(models[0]), "unigrams": str(folder / UNIGRAMS_FILE)} | weights | _search_params(
+        folder.parent / SEARCH_FILE)
 
 
 def _search_params(path: Path) -> dict[str, Any]:
@@ -152,5 +156,7 @@ def _search_params(path: Path) -> dict[str, Any]:
                                  "export again") from exc
     if not isinstance(recorded, dict):
         raise DecoderConfigError(f"{path}: params should be an object of {list(SEARCH_PARAMS)}")
-    return {key: tuple(value) if isinstance(value, list) else value
-            for key, value in recorded.items() if key in SEARCH_PARAMS}
+    params = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in recorded.items() if key in SEARCH_PARAMS}
+    check_params(params, where=str(path))
+    return params

@@ -13,6 +13,7 @@ import kenlm
 
 from lm.corpus import corpus_sentences
 from lm.errors import LMError
+from lm.quiet import native_stderr_silenced
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def evaluate_lm(lm_path: str | Path, text: str | Path, case: str = "upper", form
     if not lm_path.is_file():
         raise LMError(f"language model {lm_path} does not exist; expected a KenLM .arpa or .bin file")
     try:
-        model = kenlm.Model(str(lm_path))
+        with native_stderr_silenced():
+            model = kenlm.Model(str(lm_path))
     except Exception as exc:  # kenlm reports every load failure as OSError
         raise LMError(f"cannot load {lm_path} as a KenLM model ({exc})") from exc
     sentences = words = oov = 0

@@ -16,6 +16,7 @@ from typing import IO, Callable, Iterable
 import kenlm
 
 from lm.errors import LMError
+from lm.quiet import native_stderr_silenced
 from logits.files import sha256_file
 
 # Context tokens every KenLM model has; they are not words a decoder can emit.
@@ -37,6 +38,12 @@ class LoadedLM:
     unigrams: tuple[str, ...] = field(repr=False)
     fingerprint: str
     order: int
+    # Where `unigrams` were read from when not from the model itself: what a word-list error names.
+    unigrams_path: Path | None = None
+
+    @property
+    def words_source(self) -> str:
+        return f"unigrams file {self.unigrams_path}" if self.unigrams_path is not None else str(self.path)
 
 
 def lm_fingerprint(path: Path | str) -> str:
@@ -118,6 +125,10 @@ def load_language_model(path: Path | str, unigrams: Path | str | None = None) ->
     defaults to a sibling unigrams.txt.
     """
     path = Path(path)
+    if path.is_dir():
+        raise LMError(f"language model {path} is a folder but not a decoder folder: a decoder folder (as `decode "
+                      "export` writes it) holds alphabet.json and language_model/ with attrs.json, unigrams.txt "
+                      "and one KenLM .bin or .arpa file; or pass the KenLM file itself")
     if not path.is_file():
         raise LMError(f"language model {path} does not exist; expected a KenLM .arpa or .bin file. "
                       "Build the default one with `make lm`, or pass the path of an existing model.")
@@ -132,13 +143,15 @@ def load_language_model(path: Path | str, unigrams: Path | str | None = None) ->
                           "not exist. Pass the LM's word list with --unigrams FILE (one word per line), or use the "
                           "ARPA file instead.")
     try:
-        model = kenlm.Model(str(path))
+        with native_stderr_silenced():
+            model = kenlm.Model(str(path))
     except Exception as exc:  # kenlm reports every load failure as OSError; anything else is no better news
         kind = "binary" if binary else "ARPA"
         raise LMError(f"cannot load {path}: expected a complete KenLM {kind} model, but the file is truncated or "
                       f"not a KenLM model ({exc}). {_REBUILD_HINT}") from exc
     words = read_unigrams_file(unigrams_path) if unigrams_path is not None else read_arpa_unigrams(path)
-    return LoadedLM(path=path, model=model, unigrams=words, fingerprint=lm_fingerprint(path), order=model.order)
+    return LoadedLM(path=path, model=model, unigrams=words, fingerprint=lm_fingerprint(path), order=model.order,
+                    unigrams_path=unigrams_path)
 
 
 def _cased_share(words: Iterable[str]) -> tuple[int, int]:

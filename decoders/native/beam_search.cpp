@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "utf8.hpp"
 
@@ -23,7 +25,24 @@ inline double log_add(double a, double b) {
 
 }  // namespace
 
+void check_params(const SearchParams& params) {
+  if (params.beam_width < 1 || params.beam_width > kMaxBeamWidth)
+    throw std::invalid_argument("beam_width must be from 1 to " + std::to_string(kMaxBeamWidth) + ", got " +
+                                std::to_string(params.beam_width));
+  const std::pair<const char*, double> weights[] = {
+      {"beam_prune_logp", params.beam_prune_logp}, {"token_min_logp", params.token_min_logp},
+      {"alpha", params.alpha}, {"beta", params.beta}, {"unk_score_offset", params.unk_score_offset},
+      {"hotword_weight", params.hotword_weight}};
+  for (const auto& [name, value] : weights)
+    if (!std::isfinite(value)) throw std::invalid_argument(std::string(name) + " must be finite, got " +
+                                                           std::to_string(value));
+  // Log-probability offsets: a positive beam_prune_logp would prune even the best beam, leaving none.
+  for (const auto& [name, value] : {weights[0], weights[1], weights[4]})
+    if (value > 0) throw std::invalid_argument(std::string(name) + " must be <= 0, got " + std::to_string(value));
+}
+
 Alphabet::Alphabet(const std::vector<std::string>& labels, bool bpe) : bpe_(bpe) {
+  if (labels.empty()) throw std::invalid_argument("the alphabet needs at least one label");
   constexpr uint32_t kWordMark = 0x2581;  // "▁"
   std::unordered_map<std::string, int32_t> ids;
   tokens_.reserve(labels.size());
@@ -55,6 +74,7 @@ Hotwords::Hotwords(const std::vector<std::string>& words) {
 BeamSearch::BeamSearch(const Alphabet& alphabet, const LanguageModel* lm, const Hotwords& hotwords,
                        const SearchParams& params)
     : alphabet_(alphabet), lm_(lm), hot_(hotwords.trie()), params_(params) {
+  check_params(params);
   beams_.reserve(params.beam_width);
 }
 
@@ -389,6 +409,9 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
       kept.frames = f.frames;
     }
   }
+  // Only scores that do not compare (NaN, from infinities that the weights' checks let through as huge finite
+  // values) can lose every beam; refuse rather than index an empty list.
+  if (finals.empty()) throw std::runtime_error("the search kept no beam: its scores overflowed (weights too large)");
   size_t best = 0;
   for (size_t i = 0; i < finals.size(); ++i) {
     FinalBeam& f = finals[i];
@@ -410,6 +433,7 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
   std::vector<size_t> order;
   for (size_t i = 0; i < finals.size(); ++i)
     if (finals[i].score >= floor) order.push_back(i);
+  if (order.empty()) throw std::runtime_error("the search kept no beam: its scores overflowed (weights too large)");
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return finals[a].score > finals[b].score; });
   order.resize(std::min(order.size(), static_cast<size_t>(std::max(1, std::min(k, params_.beam_width)))));
@@ -440,19 +464,33 @@ std::vector<SearchResult> BeamSearch::finish_nbest(int k) {
   return results;
 }
 
-SearchResult BeamSearch::decode(const float* logprobs, int frames, int columns) {
-  if (columns != static_cast<int>(alphabet_.size()))
+namespace {
+
+// The input's shape and values: NaN (and +inf, which the search's sums turn into NaN) would make the beam ranking's
+// comparisons inconsistent, which std::nth_element does not survive. -inf (probability 0) is a valid log-prob.
+void check_input(const float* logprobs, int frames, int columns, size_t labels) {
+  if (frames < 0) throw std::invalid_argument("log-probs have a negative number of frames");
+  if (columns != static_cast<int>(labels))
     throw std::invalid_argument("log-probs have " + std::to_string(columns) + " columns but the alphabet has " +
-                                std::to_string(alphabet_.size()) + " labels");
+                                std::to_string(labels) + " labels");
+  const size_t values = static_cast<size_t>(frames) * static_cast<size_t>(columns);
+  for (size_t i = 0; i < values; ++i)
+    if (std::isnan(logprobs[i]) || logprobs[i] == std::numeric_limits<float>::infinity())
+      throw std::invalid_argument("log-probs hold NaN or +inf at frame " + std::to_string(i / columns) +
+                                  ", column " + std::to_string(i % columns));
+}
+
+}  // namespace
+
+SearchResult BeamSearch::decode(const float* logprobs, int frames, int columns) {
+  check_input(logprobs, frames, columns, alphabet_.size());
   reset();
   for (int t = 0; t < frames; ++t) step(t, logprobs + static_cast<size_t>(t) * columns);
   return finish();
 }
 
 std::vector<SearchResult> BeamSearch::decode_nbest(const float* logprobs, int frames, int columns, int k) {
-  if (columns != static_cast<int>(alphabet_.size()))
-    throw std::invalid_argument("log-probs have " + std::to_string(columns) + " columns but the alphabet has " +
-                                std::to_string(alphabet_.size()) + " labels");
+  check_input(logprobs, frames, columns, alphabet_.size());
   reset();
   for (int t = 0; t < frames; ++t) step(t, logprobs + static_cast<size_t>(t) * columns);
   return finish_nbest(k);

@@ -68,6 +68,12 @@ struct SearchParams {
   bool prune_history = false;
 };
 
+// The search's own guard on its parameters (Python checks them first, decoders/params.py, with friendlier
+// messages): NaN and infinities break the comparisons that rank and prune beams, and a beam width outside this
+// range cannot be reserved. Throws std::invalid_argument, which reaches Python as ValueError.
+constexpr int kMaxBeamWidth = 100000;
+void check_params(const SearchParams& params);
+
 struct WordFrames {
   std::string word;
   int start, end;

@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,8 @@ using Offsets = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
 Input view(const Array& array) {
   if (array.ndim() != 2) throw std::invalid_argument("log-probs must be a [frames, labels] array");
+  if (array.shape(0) > std::numeric_limits<int>::max() || array.shape(1) > std::numeric_limits<int>::max())
+    throw std::invalid_argument("log-probs have more frames or labels than the search counts");
   return Input{array.data(), static_cast<int>(array.shape(0)), static_cast<int>(array.shape(1))};
 }
 
@@ -70,9 +73,10 @@ PYBIND11_MODULE(_kernels, m) {
   py::class_<SearchParams>(m, "SearchParams")
       .def(py::init([](int beam_width, double beam_prune_logp, double token_min_logp, double alpha, double beta,
                        double unk_score_offset, bool lm_score_boundary, double hotword_weight, bool prune_history) {
-             if (beam_width < 1) throw std::invalid_argument("beam_width must be >= 1");
-             return SearchParams{beam_width, beam_prune_logp, token_min_logp, alpha, beta,
+             SearchParams params{beam_width, beam_prune_logp, token_min_logp, alpha, beta,
                                  unk_score_offset, lm_score_boundary, hotword_weight, prune_history};
+             check_params(params);
+             return params;
            }),
            py::kw_only(), py::arg("beam_width"), py::arg("beam_prune_logp"), py::arg("token_min_logp"),
            py::arg("alpha"), py::arg("beta"), py::arg("unk_score_offset"), py::arg("lm_score_boundary"),

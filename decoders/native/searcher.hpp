@@ -28,7 +28,12 @@ class Searcher {
  public:
   Searcher(std::shared_ptr<const Alphabet> alphabet, std::shared_ptr<const LanguageModel> lm,
            std::shared_ptr<const Hotwords> hotwords, const SearchParams& params)
-      : alphabet_(std::move(alphabet)), lm_(std::move(lm)), hotwords_(std::move(hotwords)), params_(params) {}
+      : alphabet_(std::move(alphabet)), lm_(std::move(lm)), hotwords_(std::move(hotwords)), params_(params) {
+    // Python may pass None for any of them; only the LM is optional.
+    if (!alphabet_) throw std::invalid_argument("a search needs an Alphabet, got None");
+    if (!hotwords_) throw std::invalid_argument("a search needs a Hotwords table (it may be empty), got None");
+    check_params(params_);
+  }
 
   SearchResult decode(const Input& input) {
     Lease lease(*this);

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Sequence
 
+from decoders.constants import PARAM_RULES
+from decoders.errors import DecoderConfigError
+from decoders.params import check_param
 from logits.errors import LabError
 
 # More values than this is almost always a typo in the step (0:2:0.0001); a caller that means it passes max_values.
@@ -108,7 +111,8 @@ def _number(part: str, name: str, spec: str) -> Decimal:
             "or a comma-separated list (e.g. 0.3,0.5,0.8)"
         ) from None
     if not value.is_finite():
-        raise GridError(f"--{name} {spec!r}: {part.strip()!r} is not a finite number")
+        _check_rule(name, float(value), f"--{name} {spec!r}")
+        raise GridError(f"--{name} {spec!r}: {part.strip()!r} must be a finite number")
     return value
 
 
@@ -116,10 +120,21 @@ def _checked(values: Sequence[float], name: str) -> tuple[float, ...]:
     values = tuple(float(v) for v in values)
     if not values:
         raise GridError(f"no {name} values to sweep; give at least one")
-    bad = [v for v in values if not math.isfinite(v)]
-    if bad:
-        raise GridError(f"{name} values must be finite numbers, found {bad}")
+    for value in values:
+        _check_rule(name, value, f"{name} values")
+        if not math.isfinite(value):
+            raise GridError(f"{name} values must be finite numbers, found {value}")
     repeated = sorted({v for v in values if values.count(v) > 1})
     if repeated:
         raise GridError(f"{name} values repeat: {repeated}; list each value once")
     return values
+
+
+def _check_rule(name: str, value: float, where: str) -> None:
+    """The decoders' rule for the parameter (decoders.params), as a GridError."""
+    if name not in PARAM_RULES:
+        return
+    try:
+        check_param(name, value, where=where)
+    except DecoderConfigError as exc:
+        raise GridError(str(exc)) from None
