@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from acoustic.pieces import PieceSplitter
+from acoustic.sentences import require_sentences
 from logits.errors import LabError
 from logits.store import LogitsStore, write_store
 from logits.vocabulary import WAV2VEC2_ENGLISH_LABELS, Vocabulary
@@ -202,9 +203,8 @@ def synthesize_store(
 ) -> LogitsStore:
     """Write a store of synthetic log-probs for `sentences` (one utterance each, blank lines skipped)."""
     vocabulary = vocabulary or Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)
+    require_sentences(sentences, source or "the text")
     sentences = [s for s in sentences if s.strip()]
-    if not sentences:
-        raise LabError("no sentences to synthesize (the text is empty)")
     pairs = list(synthesize_all(sentences, vocabulary, seed, settings))
     return write_store(
         out,

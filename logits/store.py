@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,8 +26,8 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from logits.checks import check_logprobs, to_logprobs
-from logits.errors import FileAccessError, LogitsError, StoreError, describe_os_error
-from logits.files import atomic_write, write_text_atomic
+from logits.errors import FileAccessError, LogitsError, StoreError, VocabularyError, describe_os_error
+from logits.files import atomic_write, json_shape, read_utf8_text, write_text_atomic
 from logits.vocabulary import Vocabulary
 
 FORMAT = "ctc-logits-store"
@@ -77,12 +79,14 @@ class LogitsStore:
             what = "does not exist" if not path.exists() else f"is not a logits store (no {STORE_FILE} in it)"
             raise StoreError(f"logits store {path} {what}")
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(read_utf8_text(manifest_path, "store file"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"{manifest_path} is not valid JSON ({exc}); the store is corrupt") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            detail = describe_os_error(exc, manifest_path) if isinstance(exc, OSError) else str(exc)
-            raise StoreError(f"cannot read {manifest_path}: {detail}") from exc
+        except FileAccessError as exc:
+            raise StoreError(f"{exc}; the store is corrupt") from exc
+        if not isinstance(manifest, dict):
+            raise StoreError(f"{manifest_path}: expected a JSON object, found {json_shape(manifest)}; the store is "
+                             "corrupt")
         recorded = manifest.get(METADATA_HASH)
         if recorded is not None and recorded != _metadata_hash(manifest):
             raise StoreError(
@@ -95,7 +99,11 @@ class LogitsStore:
                 f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
                 f"found {manifest.get('format')!r} version {manifest.get('version')}"
             )
-        vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        check_manifest(manifest, manifest_path)
+        try:
+            vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        except VocabularyError as exc:
+            raise StoreError(f"{manifest_path}: key 'vocabulary': {exc}") from exc
         utterances = tuple(Utterance(**row) for row in manifest["utterances"])
         shards = tuple(
             _open_shard(path, n, vocabulary.size, manifest["dtype"]) for n in range(manifest["shards"])
@@ -186,7 +194,7 @@ class StoreWriter:
             raise StoreError(f"store dtype must be one of {DTYPES}, not {dtype!r}")
         self.path = Path(path)
         self.vocabulary = vocabulary
-        self.frames_per_second = float(frames_per_second)
+        self.frames_per_second = check_frame_rate(frames_per_second, f"logits store {path}")
         self.provenance = dict(provenance or {})
         self.dtype = dtype
         self.shard_frames = shard_frames
@@ -364,6 +372,63 @@ def merge_stores(parts: Sequence[str | Path], path: str | Path, order: Sequence[
                 store, utt = where[utt_id]
                 writer.add(utt_id, store[utt_id], utt.reference, normalised=True)
     return writer.store
+
+
+def check_frame_rate(frames_per_second, where: str) -> float:
+    """Frames per second as a float, or a StoreError: a rate that is not a positive finite number would make every
+    duration (and every decode's real-time factor) a division by zero or negative, so it is refused when a store is
+    written and when one is read."""
+    if isinstance(frames_per_second, bool) or not isinstance(frames_per_second, numbers.Real) or not (
+            math.isfinite(frames_per_second) and frames_per_second > 0):
+        raise StoreError(f"{where}: frames per second must be a positive finite number, found {frames_per_second!r}")
+    return float(frames_per_second)
+
+
+# store.json's keys and the JSON types their values must have (int for a float is fine: JSON does not tell them).
+_MANIFEST_TYPES = {"vocabulary": dict, "frames_per_second": (int, float), "dtype": str, "shards": int,
+                   "fingerprint": str, "utterances": list, "provenance": dict}
+_ROW_TYPES = {"id": str, "reference": (str, type(None)), "frames": int, "shard": int, "offset": int}
+
+
+def check_manifest(manifest: Mapping, manifest_path: Path) -> None:
+    """store.json's schema: each key present with a value of its type and range, each utterance row complete and
+    inside the shards; a StoreError names the file, the key, what was expected and what was found."""
+    def refuse(key: str, expected: str, found) -> None:
+        raise StoreError(f"{manifest_path}: key {key!r}: expected {expected}, found {json_shape(found)}; the store "
+                         "is corrupt")
+
+    for key, kind in _MANIFEST_TYPES.items():
+        if key not in manifest and key != "provenance":
+            raise StoreError(f"{manifest_path}: key {key!r} is missing; the store is corrupt")
+        value = manifest.get(key, {})
+        if isinstance(value, bool) or not isinstance(value, kind):
+            refuse(key, _type_names(kind), value)
+    check_frame_rate(manifest["frames_per_second"], f"{manifest_path}: key 'frames_per_second'")
+    if manifest["dtype"] not in DTYPES:
+        refuse("dtype", f"one of {DTYPES}", manifest["dtype"])
+    if manifest["shards"] < 1:
+        refuse("shards", "at least 1", manifest["shards"])
+    vocabulary = manifest["vocabulary"]
+    if not isinstance(vocabulary.get("labels"), list) or not all(isinstance(x, str) for x in vocabulary["labels"]):
+        refuse("vocabulary.labels", "a list of strings", vocabulary.get("labels"))
+    if type(vocabulary.get("blank")) is not int:
+        refuse("vocabulary.blank", "an integer", vocabulary.get("blank"))
+    for n, row in enumerate(manifest["utterances"]):
+        key = f"utterances[{n}]"
+        if not isinstance(row, dict) or set(row) != set(_ROW_TYPES):
+            refuse(key, f"an object with keys {sorted(_ROW_TYPES)}", row)
+        for field_name, kind in _ROW_TYPES.items():
+            value = row[field_name]
+            if isinstance(value, bool) or not isinstance(value, kind) or (kind is int and value < 0):
+                refuse(f"{key}.{field_name}", "a non-negative integer" if kind is int else _type_names(kind), value)
+        if row["shard"] >= manifest["shards"]:
+            refuse(f"{key}.shard", f"a shard number below {manifest['shards']}", row["shard"])
+
+
+def _type_names(kind) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+             type(None): "null"}
+    return " or ".join(names[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
 
 
 def _committed_shards(path: Path) -> list[int]:
