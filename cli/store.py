@@ -70,6 +70,7 @@ def import_(
     force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ) -> None:
     """Write a store from logits computed elsewhere."""
+    check_writable_output(out, "--out", folder=True)
     vocabulary = Vocabulary.load(labels, blank=blank, kind=kind)
     transcripts = read_transcripts(references) if references else None
     store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force)

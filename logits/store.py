@@ -62,6 +62,9 @@ class LogitsStore:
     fingerprint: str
     provenance: Mapping
     utterances: tuple[Utterance, ...]
+    # sha256 of each shard's frames (empty for stores written before they were recorded): lets `verify` say whether
+    # the frames or store.json's metadata changed.
+    shard_hashes: tuple[str, ...] = field(repr=False)
     _shards: tuple[np.ndarray, ...] = field(repr=False, compare=False)
     _index: Mapping[str, int] = field(repr=False, compare=False)
 
@@ -119,6 +122,7 @@ class LogitsStore:
             fingerprint=manifest["fingerprint"],
             provenance=manifest.get("provenance", {}),
             utterances=utterances,
+            shard_hashes=tuple(manifest.get("shard_sha256", ())),
             _shards=shards,
             _index={utt.id: i for i, utt in enumerate(utterances)},
         )
@@ -151,10 +155,23 @@ class LogitsStore:
         full read of the store: `decode info --verify`); StoreError when they differ."""
         settings = {"format": FORMAT, "version": VERSION, "vocabulary": self.vocabulary.to_dict(),
                     "frames_per_second": self.frames_per_second, "dtype": self.dtype}
+        changed = [n for n, (shard, recorded) in enumerate(zip(self._shards, self.shard_hashes))
+                   if _shard_hash(shard) != recorded]
+        if changed:
+            raise StoreError(f"{self.path / SHARDS / f'{changed[0]:05d}.npy'}: its frames no longer match the hash "
+                             f"recorded when the store was written ({len(changed)} shard(s) differ): a shard was "
+                             "modified; rebuild the store")
         found = _fingerprint(settings, self.utterances, self._shards)
-        if found != self.fingerprint:
-            raise StoreError(f"{self.path}: its frames hash to {found[:12]}..., not to the recorded fingerprint "
-                             f"{self.fingerprint[:12]}...: a shard was modified; rebuild the store")
+        if found == self.fingerprint:
+            return
+        if self.shard_hashes:
+            raise StoreError(f"{self.path / STORE_FILE}: its metadata (settings, ids, references or frame counts) "
+                             "differs from what was fingerprinted when the store was written, while every shard "
+                             "matches its recorded hash: store.json was edited and its metadata hash recomputed. "
+                             "Restore the file or rebuild the store")
+        raise StoreError(f"{self.path}: its frames and metadata hash to {found[:12]}..., not to the recorded "
+                         f"fingerprint {self.fingerprint[:12]}...: a shard or store.json was modified (a store this "
+                         "old records no per-shard hashes to tell which); rebuild the store")
 
     @property
     def ids(self) -> list[str]:
@@ -298,6 +315,7 @@ class StoreWriter:
         manifest = self._settings() | {
             "shards": self._next_shard,
             "fingerprint": _fingerprint(self._settings(), self._rows, shards),
+            "shard_sha256": [_shard_hash(shard) for shard in shards],
             "provenance": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")} | self.provenance,
             "utterances": [r.__dict__ for r in self._rows],
         }
@@ -408,6 +426,9 @@ def check_manifest(manifest: Mapping, manifest_path: Path) -> None:
         refuse("dtype", f"one of {DTYPES}", manifest["dtype"])
     if manifest["shards"] < 1:
         refuse("shards", "at least 1", manifest["shards"])
+    hashes = manifest.get("shard_sha256", [""] * manifest["shards"])
+    if not isinstance(hashes, list) or len(hashes) != manifest["shards"] or not all(isinstance(h, str) for h in hashes):
+        refuse("shard_sha256", f"a list of {manifest['shards']} hex strings (one per shard)", hashes)
     vocabulary = manifest["vocabulary"]
     if not isinstance(vocabulary.get("labels"), list) or not all(isinstance(x, str) for x in vocabulary["labels"]):
         refuse("vocabulary.labels", "a list of strings", vocabulary.get("labels"))
@@ -468,6 +489,15 @@ def _fingerprint(settings: Mapping, rows: Sequence[Utterance], shards: Sequence[
     for row in rows:
         digest.update(json.dumps([row.id, row.reference, row.frames]).encode())
         digest.update(np.ascontiguousarray(shards[row.shard][row.offset : row.offset + row.frames]).tobytes())
+    return digest.hexdigest()
+
+
+def _shard_hash(shard: np.ndarray) -> str:
+    """sha256 of a shard's frames, hashed in slices of the memory map so that a large shard is not copied whole."""
+    digest = hashlib.sha256()
+    step = max(1, (64 << 20) // max(1, shard.strides[0]))
+    for start in range(0, shard.shape[0], step):
+        digest.update(np.ascontiguousarray(shard[start : start + step]).tobytes())
     return digest.hexdigest()
 
 
