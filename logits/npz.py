@@ -27,8 +27,8 @@ def import_npz(
     npz_path = Path(npz_path)
     try:
         archive = np.load(npz_path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise StoreError(f"cannot read {npz_path} as an .npz archive: {exc}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # EOFError: an empty file
+        raise StoreError(f"cannot read {npz_path} as an .npz archive: {exc or 'it is empty'}") from exc
     with archive:
         ids = list(archive.files)
         if not ids:

@@ -299,6 +299,8 @@ class ResultsDB:
                     f"run `decode sweep STORE --lm LM ... --out {self.run_dir}` first"
                 )
             self.run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            _check_sqlite_header(self.path)
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._connect()
@@ -329,7 +331,7 @@ class ResultsDB:
                 _retry_locked(lambda: self._create_schema(conn))
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema garbles SQLite's own message
             raise ResultsError(
                 f"{self.path} is not a readable results database ({exc}); move it away and rerun the sweep"
             ) from exc
@@ -638,6 +640,18 @@ def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
         return shutil.disk_usage(folder).free < margin
     except OSError:
         return False
+
+
+def _check_sqlite_header(path: Path) -> None:
+    """Refuse a file that is not SQLite before SQLite parses it (an empty file is a new database to SQLite)."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(_SQLITE_MAGIC))
+    if head and head != _SQLITE_MAGIC:
+        raise ResultsError(f"{path} is not an SQLite database (it starts with {head[:8]!r}, not {_SQLITE_MAGIC[:15]!r}); "
+                           "move it away and rerun the sweep")
+
+
+_SQLITE_MAGIC = b"SQLite format 3\0"
 
 
 def _retry_locked(action, attempts: int = 50):
