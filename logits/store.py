@@ -2,7 +2,7 @@
 
 Layout of a store directory:
 
-    store.json          vocabulary, frames/s, provenance, fingerprint, utterance table. Written last, atomically:
+    store.json          vocabulary, frames/s, provenance, fingerprint, shard hashes, utterances. Written last, atomically:
                         a store is complete exactly when this file exists.
     pending.json        vocabulary and settings while the store is being written (lets a killed writer resume).
     shards/00000.npy    [frames, V] log-probs of consecutive utterances (float32 or float16), memory-mapped on read.

@@ -189,3 +189,9 @@ def test_lm_build_onto_a_full_disk_names_the_folder(small_disk, tmp_path):  # no
     error = one_error(invoke("lm", "build", "--corpus", corpus, "--order", "2", "--out", small_disk / "lm"),
                       "no space left on the device holding")
     assert str(small_disk / "lm") in error and "a file" not in error
+
+
+def test_a_binary_hotword_file_is_named(store, lm, tmp_path):
+    (tmp_path / "hot.txt").write_bytes(BINARY)
+    one_error(invoke("hotwords", store.path, "--hotword-file", tmp_path / "hot.txt", "--lm", lm),
+              f"hotword file {tmp_path / 'hot.txt'} is a binary file")
