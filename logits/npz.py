@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import Mapping
@@ -70,7 +71,7 @@ def _check_member(archive, key: str, npz_path: Path, vocab_size: int) -> None:
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                 np.lib.format.read_array_header_2_0
             shape, _, dtype = read_header(handle)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile) as exc:
         raise StoreError(f"{npz_path}: array {key!r} is not a readable .npy array ({exc})") from exc
     if dtype.hasobject:
         raise StoreError(f"{npz_path}: array {key!r} holds Python objects (a pickle), not numbers; save plain float "

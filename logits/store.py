@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import numbers
+import tokenize
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -467,7 +468,8 @@ def _open_shard(path: Path, n: int, vocab_size: int, dtype: str) -> np.ndarray:
         array = np.load(shard_path, mmap_mode="r")
     except FileNotFoundError as exc:
         raise StoreError(f"{shard_path} is missing; the store is incomplete or was moved in part") from exc
-    except (ValueError, EOFError) as exc:  # numpy raises EOFError for an empty file
+    except (ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:  # EOFError: empty; the others: a
+        # damaged header (numpy parses it as a Python literal)
         size = shard_path.stat().st_size
         raise StoreError(f"{shard_path} is truncated or corrupt ({size:,} bytes: {exc or 'no data'}); rebuild the "
                          "store") from exc

@@ -195,3 +195,26 @@ def test_a_binary_hotword_file_is_named(store, lm, tmp_path):
     (tmp_path / "hot.txt").write_bytes(BINARY)
     one_error(invoke("hotwords", store.path, "--hotword-file", tmp_path / "hot.txt", "--lm", lm),
               f"hotword file {tmp_path / 'hot.txt'} is a binary file")
+
+
+def test_what_the_long_fuzz_found_stays_fixed(store, tmp_path, logits_npz):
+    """Each case a `CTC_LAB_FUZZ=long` run found, made deterministic."""
+    (tmp_path / "empty.npz").write_bytes(b"")  # was EOFError, which click reports as "Aborted." with exit 1
+    one_error(invoke("import", tmp_path / "empty.npz", "--labels", "wav2vec2", "--out", tmp_path / "store"),
+              "empty.npz as an .npz archive")
+    shard = store.path / "shards" / "00000.npy"
+    data = bytearray(shard.read_bytes())
+    data[60] = 0  # a NUL inside the header's Python literal: was tokenize.TokenError
+    shard.write_bytes(bytes(data))
+    one_error(invoke("info", store.path), "00000.npy is truncated or corrupt")
+    run = tmp_path / "run"
+    from experiments.sweep.results import ResultsDB
+
+    with ResultsDB(run) as db:
+        db.conn.execute("CREATE TABLE filler (x)")
+        db.conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 200)
+    database = run / "results.sqlite"
+    data = bytearray(database.read_bytes())
+    data[4096 * 3 : 4096 * 3 + 64] = bytes(64)  # a damaged page: was "database disk image is malformed" later on
+    database.write_bytes(bytes(data))
+    one_error(invoke("report", run), "results.sqlite is not a readable results database")

@@ -315,12 +315,17 @@ class ResultsDB:
         return self._conn
 
     def _connect(self) -> None:
+        existed = self.path.is_file() and self.path.stat().st_size > 0
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
             _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             # NORMAL is durable against a killed process in WAL mode (only power loss may drop the last commits).
             conn.execute("PRAGMA synchronous=NORMAL")
+            if existed:  # damage would otherwise surface in whichever query first reads the damaged page
+                problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    raise sqlite3.DatabaseError(f"its integrity check finds: {problems[0]}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise ResultsError(
@@ -647,7 +652,7 @@ def _check_sqlite_header(path: Path) -> None:
     with open(path, "rb") as handle:
         head = handle.read(len(_SQLITE_MAGIC))
     if head and head != _SQLITE_MAGIC:
-        raise ResultsError(f"{path} is not an SQLite database (it starts with {head[:8]!r}, not {_SQLITE_MAGIC[:15]!r}); "
+        raise ResultsError(f"{path} is not a readable results database (not SQLite: it starts with {head[:8]!r}); "
                            "move it away and rerun the sweep")
 
 
