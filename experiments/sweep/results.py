@@ -334,6 +334,10 @@ class ResultsDB:
                 )
             if version == 0 or _missing_parts(conn):  # new, or from before a table or column was added
                 _retry_locked(lambda: self._create_schema(conn))
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+            lacking = [column for column in RESULT_COLUMNS if column not in columns]
+            if lacking:  # a damaged schema text that still parses (found by the file fuzzer)
+                raise sqlite3.DatabaseError(f"its results table has no column {lacking[0]!r}: the schema is damaged")
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema garbles SQLite's own message
