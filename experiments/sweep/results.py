@@ -17,6 +17,7 @@ is committed in its own short transaction, and a point two sweeps both computed 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -319,6 +320,7 @@ class ResultsDB:
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
+            conn.text_factory = functools.partial(_text, self.path)
             _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             # NORMAL is durable against a killed process in WAL mode (only power loss may drop the last commits).
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -649,6 +651,16 @@ def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
         return shutil.disk_usage(folder).free < margin
     except OSError:
         return False
+
+
+def _text(path: Path, data: bytes) -> str:
+    """A TEXT value as str; bytes that are not UTF-8 are damage to the file, said as such (SQLite's own error names
+    neither the file nor what to do)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path} is not a readable results database (a text value in it is not UTF-8: "
+                           f"{data[:24]!r}...); move it away and rerun the sweep") from exc
 
 
 def _check_sqlite_header(path: Path) -> None:
