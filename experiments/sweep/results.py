@@ -336,10 +336,7 @@ class ResultsDB:
                 )
             if version == 0 or _missing_parts(conn):  # new, or from before a table or column was added
                 _retry_locked(lambda: self._create_schema(conn))
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
-            lacking = [column for column in RESULT_COLUMNS if column not in columns]
-            if lacking:  # a damaged schema text that still parses (found by the file fuzzer)
-                raise sqlite3.DatabaseError(f"its results table has no column {lacking[0]!r}: the schema is damaged")
+            _check_columns(conn)
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema garbles SQLite's own message
@@ -651,6 +648,21 @@ def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
         return shutil.disk_usage(folder).free < margin
     except OSError:
         return False
+
+
+def _check_columns(conn: sqlite3.Connection) -> None:
+    """Every table and column of the schema is there: a damaged schema text that still parses (a renamed column, found
+    by the file fuzzer) would otherwise fail in some later query. The expected schema is a fresh one in memory."""
+    expected = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        ResultsDB._create_schema(expected)
+        for (table,) in expected.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            lacking = [row[1] for row in expected.execute(f"PRAGMA table_info({table})") if row[1] not in found]
+            if lacking:
+                raise sqlite3.DatabaseError(f"its table {table!r} has no column {lacking[0]!r}: the schema is damaged")
+    finally:
+        expected.close()
 
 
 def _text(path: Path, data: bytes) -> str:
