@@ -441,7 +441,7 @@ class ResultsDB:
                      seconds: float, hypotheses: int) -> None:
         """Store a rescoring run's estimates of its grid points, which of them it decoded exactly, its seconds and
         the hypotheses it re-ranked, at once."""
-        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        plan = _stored_json(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone(), "plan")
         plan["rescore"] = plan.get("rescore", {}) | {"exact": list(exact), "seconds": round(seconds, 4),
                                                      "hypotheses": hypotheses}
         try:
@@ -512,7 +512,7 @@ class ResultsDB:
         ).fetchone()
         if row is None:
             raise ResultsError(f"{self.path} holds no result with key {key}")
-        ids, refs, hyps = json.loads(row["ids"]), json.loads(row["refs"]), json.loads(row["hypotheses"])
+        ids, refs, hyps = _stored_json(row, "ids"), _stored_json(row, "refs"), _stored_json(row, "hypotheses")
         return [{"id": i, "reference": r, "hypothesis": h} for i, r, h in zip(ids, refs, hyps, strict=True)]
 
     def runs(self) -> list[RunRecord]:
@@ -544,7 +544,7 @@ class ResultsDB:
 
     def set_test(self, run_id: int, key: str) -> None:
         """Record that run `run_id` decoded its test set at its best point, under `key`."""
-        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        plan = _stored_json(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone(), "plan")
         self._write("UPDATE runs SET plan = ? WHERE id = ?", (json.dumps(plan | {"test": key}), run_id))
 
     def to_dataframe(self):
@@ -573,16 +573,16 @@ def _missing_parts(conn: sqlite3.Connection) -> bool:
 def _point(row: sqlite3.Row) -> PointResult:
     derived = {"decoder", "alpha", "beta", "lm_path"}  # columns the config holds
     values = {name: row[name] for name in RESULT_COLUMNS if name not in derived}
-    values["config"] = DecoderConfig.from_dict(json.loads(row["config"]))
-    hyps = tuple(json.loads(row["hypotheses"])) if "hypotheses" in row.keys() else ()
+    values["config"] = DecoderConfig.from_dict(_stored_json(row, "config"))
+    hyps = tuple(_stored_json(row, "hypotheses")) if "hypotheses" in row.keys() else ()
     return PointResult(**values, hypotheses=hyps)
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
-    plan = json.loads(row["plan"])
+    plan = _stored_json(row, "plan")
     return RunRecord(
         id=int(row["id"]),
-        command=tuple(json.loads(row["command"])),
+        command=tuple(_stored_json(row, "command")),
         store_fingerprint=row["store_fingerprint"],
         alphas=tuple(plan["alphas"]),
         betas=tuple(plan["betas"]),
@@ -663,6 +663,16 @@ def _check_columns(conn: sqlite3.Connection) -> None:
                 raise sqlite3.DatabaseError(f"its table {table!r} has no column {lacking[0]!r}: the schema is damaged")
     finally:
         expected.close()
+
+
+def _stored_json(row: sqlite3.Row, column: str):
+    """A JSON column's value; text that is not JSON is damage to the file (SQLite has no checksums to catch it)."""
+    value = row[column] if row is not None else None
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ResultsError(f"the results database is damaged: its {column!r} value {str(value)[:30]!r} is not "
+                           "JSON; move results.sqlite away and rerun the sweep") from exc
 
 
 def _text(path: Path, data: bytes) -> str:
