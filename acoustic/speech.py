@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from acoustic.audio import Skipped, resample
+from acoustic.sentences import require_sentences
 from logits.console import progress
 from logits.errors import LabError
 from logits.files import atomic_write, write_json_atomic, write_text_atomic
@@ -132,6 +133,8 @@ def speak(
                           "espeak-ng)")
     if jobs < 1:
         raise SpeechError(f"jobs must be >= 1, got {jobs}")
+    require_sentences(sentences)
+    check_voices(voices.families)
     out = Path(out)
     vocabulary = vocabulary or Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)
     sentences, tally = normalise_texts(sentences, TextRule.for_vocabulary(vocabulary), "sentences")
@@ -175,6 +178,23 @@ def speak(
     total = sum(len(_transcript_path(out, c.start // CHAPTER_SIZE).read_text(encoding="utf-8").splitlines())
                 for c in chapters)
     return SpeechReport(out, total, written, tuple(skipped), seconds)
+
+
+def check_voices(families: Sequence[str]) -> None:
+    """Refuse voice families espeak-ng does not have before any sentence is spoken (each would be skipped), listing
+    the English ones it has."""
+    try:
+        listed = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SpeechError(f"cannot list espeak-ng's voices ({exc})") from exc
+    rows = [line.split() for line in listed.splitlines()[1:] if len(line.split()) >= 5]
+    # A voice is named by its language (en-us), its name, or its file (gmw/en-US) or the file's last part.
+    known = {name.lower() for row in rows for name in (row[1], row[3], row[4], row[4].rsplit("/", 1)[-1])}
+    unknown = [family for family in families if family.lower() not in known]
+    if unknown:
+        english = sorted({row[1] for row in rows if row[1].startswith("en")})
+        raise SpeechError(f"espeak-ng has no voice {', '.join(map(repr, unknown))}; English ones it has: "
+                          f"{', '.join(english)} (`espeak-ng --voices` lists all)")
 
 
 def _utterance_id(chapter: int, index: int) -> str:

@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from acoustic.pieces import PieceSplitter
+from acoustic.sentences import require_sentences
 from logits.errors import LabError
 from logits.store import LogitsStore, write_store
 from logits.text import TextRule, normalise_texts, warn_unspellable
@@ -202,9 +203,8 @@ def synthesize_store(
 ) -> LogitsStore:
     """Write a store of synthetic log-probs for `sentences` (one utterance each, blank lines skipped)."""
     vocabulary = vocabulary or Vocabulary.from_labels(WAV2VEC2_ENGLISH_LABELS)
+    require_sentences(sentences, source or "the text")
     sentences = [s for s in sentences if s.strip()]
-    if not sentences:
-        raise LabError("no sentences to synthesize (the text is empty)")
     texts, tally = normalise_texts(sentences, TextRule.for_vocabulary(vocabulary), "sentences")
     warn_unspellable(tally, source or "the sentences")
     pairs = list(synthesize_all(texts, vocabulary, seed, settings))

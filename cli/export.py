@@ -14,6 +14,7 @@ from decoders.config import DecoderConfig
 from decoders.constants import BEAM_DEFAULTS
 from decoders.directory import describe_search, export_decoder_dir
 from logits.errors import LabError
+from logits.files import check_writable_output
 from logits.store import LogitsStore
 
 
@@ -34,6 +35,7 @@ def export(
     pyctcdecode's BeamSearchDecoderCTC.load_from_dir loads, and that `decode run --lm FOLDER` takes back. The
     folder's search.json, and the output, say which pyctcdecode call (decode() or decode_beams()) gives the swept
     WER."""
+    check_writable_output(out, "--out", folder=True)
     if run_dir is not None:
         from experiments.sweep.results import ResultsDB
 

@@ -14,6 +14,7 @@ from lm.build import DEFAULT_LM_DIR, LMArtifacts, build_default_lm, build_lm, co
 from lm.errors import LMError
 from lm.evaluate import evaluate_lm
 from lm.kenlm_tools import ensure_kenlm_binaries
+from logits.files import check_writable_output
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Build KenLM n-gram language models.")
 
@@ -53,6 +54,7 @@ def build(
         thresholds = tuple(int(t) for t in prune.replace(",", " ").split())
     except ValueError:
         raise LMError(f"--prune takes counts per order, e.g. '0 0 1 1'; got {prune!r}") from None
+    check_writable_output(out, "--out", folder=True)
     _report(build_lm(corpus, out, order=order, case=case, heldout=heldout, seed=seed, memory=memory, format=format,
                      prune=thresholds, quantize=quantize, vocab_top=vocab_top))
 
@@ -98,6 +100,7 @@ def convert(
     quantize: Annotated[bool, typer.Option("--quantize", help="Quantised trie binary: smaller.")] = False,
 ) -> None:
     """A KenLM binary and unigrams.txt (what the decoders need beside a binary) from an existing ARPA file."""
+    check_writable_output(out, "--out", folder=True)
     found = convert_arpa(arpa, out, quantize=quantize)
     typer.echo(f"binary:   {found.binary}")
     typer.echo(f"unigrams: {found.unigrams}")

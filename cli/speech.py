@@ -9,9 +9,10 @@ import typer
 
 from acoustic.speech import TRAINING_FAMILIES, UNSEEN_FAMILIES, VoiceSettings
 from acoustic.speech import speak as speak_sentences
+from acoustic.sentences import read_sentences
 from cli.console import emit_json, run_command
 from cli.options import Json
-from logits.errors import LabError
+from logits.files import check_writable_output
 from logits.vocabulary import Vocabulary
 
 # --voices names: the families the shipped model was trained on, and the accent kept out of its training.
@@ -34,9 +35,8 @@ def speak(
     json_: Json = False,
 ) -> None:
     """Speak each sentence in a voice drawn per utterance (family, variant, speed, pitch, amplitude, noise)."""
-    if not text_file.is_file():
-        raise LabError(f"text file {text_file} does not exist")
-    sentences = text_file.read_text(encoding="utf-8").splitlines()[:limit]
+    check_writable_output(out, "--out", folder=True)
+    sentences = read_sentences(text_file, limit)
     families = VOICE_SETS.get(voices) or tuple(v.strip() for v in voices.split(",") if v.strip())
     report = speak_sentences(sentences, out, seed=seed, voices=VoiceSettings(families=families, noise=noise),
                              jobs=jobs, on_skip=lambda s: typer.echo(f"skipped  {s}", err=True),

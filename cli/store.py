@@ -8,11 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from acoustic.pieces import train_vocabulary
+from acoustic.sentences import read_sentences
 from acoustic.synth import SynthSettings, synthesize_store
 from cli.console import emit_json, run_command
 from cli.options import Json
 from lm.build import DEFAULT_LM_DIR, corpus_sentences_without_heldout
 from logits.errors import LabError
+from logits.files import check_writable_output
 from logits.npz import import_npz
 from logits.store import LogitsStore
 from logits.transcripts import read_transcripts
@@ -44,9 +46,8 @@ def synth(
 ) -> None:
     """Turn sentences into a store of SYNTHETIC CTC log-probs, of characters or subword pieces (a stand-in for an
     acoustic model)."""
-    if not text_file.is_file():
-        raise LabError(f"text file {text_file} does not exist")
-    sentences = text_file.read_text(encoding="utf-8").splitlines()[:limit]
+    check_writable_output(out, "--out", folder=True)
+    sentences = read_sentences(text_file, limit)
     rate = frames_per_second or (25.0 if pieces else 50.0)
     settings = SynthSettings(difficulty, confusion, drop, double, uncertain, frames_per_second=rate)
     vocabulary = _piece_vocabulary(pieces, piece_kind, piece_text) if pieces else None
@@ -70,6 +71,7 @@ def import_(
     force: Annotated[bool, typer.Option(help="Replace an existing store.")] = False,
 ) -> None:
     """Write a store from logits computed elsewhere."""
+    check_writable_output(out, "--out", folder=True)
     vocabulary = Vocabulary.load(labels, blank=blank, kind=kind)
     transcripts = read_transcripts(references) if references else None
     store = import_npz(npz, vocabulary, out, transcripts, frames_per_second, overwrite=force,
@@ -117,7 +119,7 @@ def _piece_vocabulary(pieces: int, kind: str, text: Path | None) -> Vocabulary:
     elif not text.is_file():
         raise LabError(f"--piece-text {text} does not exist")
     else:
-        sentences = text.read_text(encoding="utf-8").splitlines()
+        sentences = read_sentences(text)
     return train_vocabulary(sentences, pieces, kind)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from acoustic.train import TrainSettings, train_model
+from logits.files import check_writable_output
 from cli.console import run_command
 
 _DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
@@ -29,6 +30,7 @@ def train(
     = False,
 ) -> None:
     """Train the espeak-ng CTC model from scratch (speech, features, training with checkpoints, dev CER plot)."""
+    check_writable_output(out, "--out", folder=True)
     settings = TrainSettings(steps=steps, sentences=sentences, seed=seed, threads=threads)
     if small:
         settings = TrainSettings(steps=steps if steps != _DEFAULTS["steps"] else 20, seed=seed, threads=threads,

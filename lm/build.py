@@ -30,6 +30,7 @@ from lm.kenlm_tools import KENLM_VERSION, KenLMBinaries, command_failure, ensure
 from lm.model import UNIGRAMS_FILENAME, open_text, read_arpa_unigrams
 from lm.normalize import CASES
 from logits.console import progress, say
+from logits.errors import describe_os_error
 from logits.files import atomic_write, sha256_file, write_json_atomic
 from logits.text import TextTally, warn_unspellable
 
@@ -332,6 +333,8 @@ def build_lm(corpus: Path | str, out_dir: Path | str, order: int = DEFAULT_ORDER
             final["heldout"].unlink(missing_ok=True)  # a stale heldout.txt would not match this LM
         stats["seconds"] = round(time.monotonic() - started, 1)
         write_json_atomic(out_dir / BUILD_JSON, stats, indent=2)
+    except OSError as exc:  # a plain write (the normalised text, the unigrams) names no file: name the folder
+        raise LMError(f"building the LM in {out_dir}: {describe_os_error(exc, out_dir)}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _say(f"done in {stats['seconds']}s: {final['arpa']}, {final['binary']}")
@@ -419,6 +422,8 @@ def convert_arpa(arpa: Path | str, out_dir: Path | str, quantize: bool = False,
                  "files": {k: p.name for k, p in final.items()}, "seconds": round(time.monotonic() - started, 1),
                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         write_json_atomic(out_dir / BUILD_JSON, stats, indent=2)
+    except OSError as exc:  # a plain write (the normalised text, the unigrams) names no file: name the folder
+        raise LMError(f"building the LM in {out_dir}: {describe_os_error(exc, out_dir)}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return LMArtifacts(arpa=arpa, binary=final["binary"], unigrams=final["unigrams"], heldout=None, stats=stats)

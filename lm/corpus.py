@@ -15,6 +15,8 @@ import subprocess
 from pathlib import Path
 from typing import IO, Iterator
 
+from logits.errors import FileAccessError
+from logits.files import check_text_bytes
 from lm.errors import LMError
 from lm.normalize import normalize_sentences, normalize_words
 from logits.text import TextTally
@@ -78,9 +80,10 @@ def open_corpus(path: Path) -> IO[str]:
         head = probe.read(4096)
     if head.startswith(_GZIP_MAGIC):
         return gzip.open(path, "rt", encoding="utf-8", newline=None)
-    if b"\0" in head:
-        raise LMError(f"corpus {path} is a binary file (it holds NUL bytes), not UTF-8 text; give the text corpus "
-                      "(an LM's .bin or .arpa is not a corpus).")
+    try:
+        check_text_bytes(head, path, "corpus", partial=True)
+    except FileAccessError as exc:
+        raise LMError(f"{exc}; give the text corpus (an LM's .bin or .arpa is not a corpus).") from None
     return open(path, encoding="utf-8", newline=None)
 
 

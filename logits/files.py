@@ -115,3 +115,43 @@ def check_writable_output(path: str | Path, what: str = "output", folder: bool =
     if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise FileAccessError(f"{what} {path} is not writable: permission denied")
     return path
+
+
+def read_utf8_text(path: str | Path, what: str = "text file") -> str:
+    """The whole of a UTF-8 text file, or a FileAccessError naming `what` and `path` and what the file holds instead:
+    nothing (missing), a folder, a binary file (NUL bytes: an .npz, an LM binary), or text in another encoding."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileAccessError(f"{what} {path} is a folder; expected a UTF-8 text file")
+    if not path.exists():
+        raise FileAccessError(f"{what} {path} does not exist")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileAccessError(f"cannot read {what} {path}: {describe_os_error(exc, path)}") from exc
+    check_text_bytes(data, path, what)
+    return data.decode("utf-8")
+
+
+def check_text_bytes(data: bytes, path: str | Path, what: str = "text file", partial: bool = False) -> None:
+    """Refuse bytes that are not UTF-8 text, naming what they look like: the one rule of every text reader, LM corpora
+    included. `partial`: `data` is the start of a file, which may cut a multi-byte character."""
+    if b"\0" in data:
+        raise FileAccessError(f"{what} {path} is a binary file (it holds NUL bytes, first at byte {data.index(0)}), "
+                              "not UTF-8 text")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if partial and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return  # a character cut by the end of the probe, not of the file
+        raise FileAccessError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); convert it first, "
+                              f"e.g. `iconv -f latin1 -t utf-8 {path}`") from exc
+
+
+def json_shape(value: Any, limit: int = 40) -> str:
+    """A JSON value as messages show what a file holds instead of what was expected: its type and its start."""
+    if value is None:
+        return "null"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    shown = json.dumps(value)
+    return f"{kinds.get(type(value), 'null')} {shown[:limit]}{'...' if len(shown) > limit else ''}"

@@ -2,7 +2,7 @@
 
 Layout of a store directory:
 
-    store.json          vocabulary, frames/s, provenance, fingerprint, utterance table. Written last, atomically:
+    store.json          vocabulary, frames/s, provenance, fingerprint, shard hashes, utterances. Written last, atomically:
                         a store is complete exactly when this file exists.
     pending.json        vocabulary and settings while the store is being written (lets a killed writer resume).
     shards/00000.npy    [frames, V] log-probs of consecutive utterances (float32 or float16), memory-mapped on read.
@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
+import tokenize
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,8 +27,8 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from logits.checks import check_logprobs, to_logprobs
-from logits.errors import FileAccessError, LogitsError, StoreError, describe_os_error
-from logits.files import atomic_write, write_text_atomic
+from logits.errors import FileAccessError, LogitsError, StoreError, VocabularyError, describe_os_error
+from logits.files import atomic_write, json_shape, read_utf8_text, write_text_atomic
 from logits.vocabulary import Vocabulary
 
 FORMAT = "ctc-logits-store"
@@ -60,6 +63,9 @@ class LogitsStore:
     fingerprint: str
     provenance: Mapping
     utterances: tuple[Utterance, ...]
+    # sha256 of each shard's frames (empty for stores written before they were recorded): lets `verify` say whether
+    # the frames or store.json's metadata changed.
+    shard_hashes: tuple[str, ...] = field(repr=False)
     _shards: tuple[np.ndarray, ...] = field(repr=False, compare=False)
     _index: Mapping[str, int] = field(repr=False, compare=False)
 
@@ -77,12 +83,14 @@ class LogitsStore:
             what = "does not exist" if not path.exists() else f"is not a logits store (no {STORE_FILE} in it)"
             raise StoreError(f"logits store {path} {what}")
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(read_utf8_text(manifest_path, "store file"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"{manifest_path} is not valid JSON ({exc}); the store is corrupt") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            detail = describe_os_error(exc, manifest_path) if isinstance(exc, OSError) else str(exc)
-            raise StoreError(f"cannot read {manifest_path}: {detail}") from exc
+        except FileAccessError as exc:
+            raise StoreError(f"{exc}; the store is corrupt") from exc
+        if not isinstance(manifest, dict):
+            raise StoreError(f"{manifest_path}: expected a JSON object, found {json_shape(manifest)}; the store is "
+                             "corrupt")
         recorded = manifest.get(METADATA_HASH)
         if recorded is not None and recorded != _metadata_hash(manifest):
             raise StoreError(
@@ -95,7 +103,11 @@ class LogitsStore:
                 f"{manifest_path}: expected format {FORMAT!r} version {VERSION}, "
                 f"found {manifest.get('format')!r} version {manifest.get('version')}"
             )
-        vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        check_manifest(manifest, manifest_path)
+        try:
+            vocabulary = Vocabulary.from_dict(manifest["vocabulary"])
+        except VocabularyError as exc:
+            raise StoreError(f"{manifest_path}: key 'vocabulary': {exc}") from exc
         utterances = tuple(Utterance(**row) for row in manifest["utterances"])
         shards = tuple(
             _open_shard(path, n, vocabulary.size, manifest["dtype"]) for n in range(manifest["shards"])
@@ -111,6 +123,7 @@ class LogitsStore:
             fingerprint=manifest["fingerprint"],
             provenance=manifest.get("provenance", {}),
             utterances=utterances,
+            shard_hashes=tuple(manifest.get("shard_sha256", ())),
             _shards=shards,
             _index={utt.id: i for i, utt in enumerate(utterances)},
         )
@@ -143,10 +156,23 @@ class LogitsStore:
         full read of the store: `decode info --verify`); StoreError when they differ."""
         settings = {"format": FORMAT, "version": VERSION, "vocabulary": self.vocabulary.to_dict(),
                     "frames_per_second": self.frames_per_second, "dtype": self.dtype}
+        changed = [n for n, (shard, recorded) in enumerate(zip(self._shards, self.shard_hashes))
+                   if _shard_hash(shard) != recorded]
+        if changed:
+            raise StoreError(f"{self.path / SHARDS / f'{changed[0]:05d}.npy'}: its frames no longer match the hash "
+                             f"recorded when the store was written ({len(changed)} shard(s) differ): a shard was "
+                             "modified; rebuild the store")
         found = _fingerprint(settings, self.utterances, self._shards)
-        if found != self.fingerprint:
-            raise StoreError(f"{self.path}: its frames hash to {found[:12]}..., not to the recorded fingerprint "
-                             f"{self.fingerprint[:12]}...: a shard was modified; rebuild the store")
+        if found == self.fingerprint:
+            return
+        if self.shard_hashes:
+            raise StoreError(f"{self.path / STORE_FILE}: its metadata (settings, ids, references or frame counts) "
+                             "differs from what was fingerprinted when the store was written, while every shard "
+                             "matches its recorded hash: store.json was edited and its metadata hash recomputed. "
+                             "Restore the file or rebuild the store")
+        raise StoreError(f"{self.path}: its frames and metadata hash to {found[:12]}..., not to the recorded "
+                         f"fingerprint {self.fingerprint[:12]}...: a shard or store.json was modified (a store this "
+                         "old records no per-shard hashes to tell which); rebuild the store")
 
     @property
     def ids(self) -> list[str]:
@@ -186,7 +212,7 @@ class StoreWriter:
             raise StoreError(f"store dtype must be one of {DTYPES}, not {dtype!r}")
         self.path = Path(path)
         self.vocabulary = vocabulary
-        self.frames_per_second = float(frames_per_second)
+        self.frames_per_second = check_frame_rate(frames_per_second, f"logits store {path}")
         self.provenance = dict(provenance or {})
         self.dtype = dtype
         self.shard_frames = shard_frames
@@ -290,6 +316,7 @@ class StoreWriter:
         manifest = self._settings() | {
             "shards": self._next_shard,
             "fingerprint": _fingerprint(self._settings(), self._rows, shards),
+            "shard_sha256": [_shard_hash(shard) for shard in shards],
             "provenance": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")} | self.provenance,
             "utterances": [r.__dict__ for r in self._rows],
         }
@@ -366,6 +393,66 @@ def merge_stores(parts: Sequence[str | Path], path: str | Path, order: Sequence[
     return writer.store
 
 
+def check_frame_rate(frames_per_second, where: str) -> float:
+    """Frames per second as a float, or a StoreError: a rate that is not a positive finite number would make every
+    duration (and every decode's real-time factor) a division by zero or negative, so it is refused when a store is
+    written and when one is read."""
+    if isinstance(frames_per_second, bool) or not isinstance(frames_per_second, numbers.Real) or not (
+            math.isfinite(frames_per_second) and frames_per_second > 0):
+        raise StoreError(f"{where}: frames per second must be a positive finite number, found {frames_per_second!r}")
+    return float(frames_per_second)
+
+
+# store.json's keys and the JSON types their values must have (int for a float is fine: JSON does not tell them).
+_MANIFEST_TYPES = {"vocabulary": dict, "frames_per_second": (int, float), "dtype": str, "shards": int,
+                   "fingerprint": str, "utterances": list, "provenance": dict}
+_ROW_TYPES = {"id": str, "reference": (str, type(None)), "frames": int, "shard": int, "offset": int}
+
+
+def check_manifest(manifest: Mapping, manifest_path: Path) -> None:
+    """store.json's schema: each key present with a value of its type and range, each utterance row complete and
+    inside the shards; a StoreError names the file, the key, what was expected and what was found."""
+    def refuse(key: str, expected: str, found) -> None:
+        raise StoreError(f"{manifest_path}: key {key!r}: expected {expected}, found {json_shape(found)}; the store "
+                         "is corrupt")
+
+    for key, kind in _MANIFEST_TYPES.items():
+        if key not in manifest and key != "provenance":
+            raise StoreError(f"{manifest_path}: key {key!r} is missing; the store is corrupt")
+        value = manifest.get(key, {})
+        if isinstance(value, bool) or not isinstance(value, kind):
+            refuse(key, _type_names(kind), value)
+    check_frame_rate(manifest["frames_per_second"], f"{manifest_path}: key 'frames_per_second'")
+    if manifest["dtype"] not in DTYPES:
+        refuse("dtype", f"one of {DTYPES}", manifest["dtype"])
+    if manifest["shards"] < 1:
+        refuse("shards", "at least 1", manifest["shards"])
+    hashes = manifest.get("shard_sha256", [""] * manifest["shards"])
+    if not isinstance(hashes, list) or len(hashes) != manifest["shards"] or not all(isinstance(h, str) for h in hashes):
+        refuse("shard_sha256", f"a list of {manifest['shards']} hex strings (one per shard)", hashes)
+    vocabulary = manifest["vocabulary"]
+    if not isinstance(vocabulary.get("labels"), list) or not all(isinstance(x, str) for x in vocabulary["labels"]):
+        refuse("vocabulary.labels", "a list of strings", vocabulary.get("labels"))
+    if type(vocabulary.get("blank")) is not int:
+        refuse("vocabulary.blank", "an integer", vocabulary.get("blank"))
+    for n, row in enumerate(manifest["utterances"]):
+        key = f"utterances[{n}]"
+        if not isinstance(row, dict) or set(row) != set(_ROW_TYPES):
+            refuse(key, f"an object with keys {sorted(_ROW_TYPES)}", row)
+        for field_name, kind in _ROW_TYPES.items():
+            value = row[field_name]
+            if isinstance(value, bool) or not isinstance(value, kind) or (kind is int and value < 0):
+                refuse(f"{key}.{field_name}", "a non-negative integer" if kind is int else _type_names(kind), value)
+        if row["shard"] >= manifest["shards"]:
+            refuse(f"{key}.shard", f"a shard number below {manifest['shards']}", row["shard"])
+
+
+def _type_names(kind) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+             type(None): "null"}
+    return " or ".join(names[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
 def _committed_shards(path: Path) -> list[int]:
     """Shard numbers 0..k-1 whose index file exists (a gap ends the list: later ones are not trusted)."""
     done, n = [], 0
@@ -381,7 +468,8 @@ def _open_shard(path: Path, n: int, vocab_size: int, dtype: str) -> np.ndarray:
         array = np.load(shard_path, mmap_mode="r")
     except FileNotFoundError as exc:
         raise StoreError(f"{shard_path} is missing; the store is incomplete or was moved in part") from exc
-    except (ValueError, EOFError) as exc:  # numpy raises EOFError for an empty file
+    except (ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:  # EOFError: empty; the others: a
+        # damaged header (numpy parses it as a Python literal)
         size = shard_path.stat().st_size
         raise StoreError(f"{shard_path} is truncated or corrupt ({size:,} bytes: {exc or 'no data'}); rebuild the "
                          "store") from exc
@@ -403,6 +491,15 @@ def _fingerprint(settings: Mapping, rows: Sequence[Utterance], shards: Sequence[
     for row in rows:
         digest.update(json.dumps([row.id, row.reference, row.frames]).encode())
         digest.update(np.ascontiguousarray(shards[row.shard][row.offset : row.offset + row.frames]).tobytes())
+    return digest.hexdigest()
+
+
+def _shard_hash(shard: np.ndarray) -> str:
+    """sha256 of a shard's frames, hashed in slices of the memory map so that a large shard is not copied whole."""
+    digest = hashlib.sha256()
+    step = max(1, (64 << 20) // max(1, shard.strides[0]))
+    for start in range(0, shard.shape[0], step):
+        digest.update(np.ascontiguousarray(shard[start : start + step]).tobytes())
     return digest.hexdigest()
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from logits.errors import LabError
+from logits.errors import FileAccessError, LabError
+from logits.files import read_utf8_text
 from logits.vocabulary import normalize_transcript
 
 # A first line made of these words on both sides of the separator is a header ("id<TAB>text"), not an utterance.
@@ -29,9 +30,9 @@ def transcript_lines(path: str | Path, allow_header: bool = False) -> Iterator[T
     skipped, and with `allow_header` a header line."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TranscriptError(f"cannot read transcript file {path}: {exc}") from exc
+        lines = read_utf8_text(path, "transcript file").splitlines()
+    except FileAccessError as exc:
+        raise TranscriptError(str(exc)) from exc
     for lineno, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

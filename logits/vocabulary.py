@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from logits.errors import VocabularyError
+from logits.files import json_shape, read_utf8_text
 
 BLANK_NAMES = ("<pad>", "<blank>", "<b>", "<eps>", "")
 DELIMITER_NAMES = ("|", " ", "▁")
@@ -170,7 +171,7 @@ class Vocabulary:
         if path.suffix == ".json":
             labels = hf_vocab_labels(path)
         else:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = read_utf8_text(path, "labels file").splitlines()
             labels = [" " if line == "<space>" else line for line in lines]
         try:
             return cls.from_labels(labels, blank=blank, kind=kind)
@@ -194,9 +195,12 @@ def hf_vocab_labels(vocab: Mapping[str, int] | str | Path) -> list[str]:
     if not isinstance(vocab, Mapping):
         path = Path(vocab)
         try:
-            vocab = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise VocabularyError(f"cannot read vocabulary file {path}: {exc}") from exc
+            vocab = json.loads(read_utf8_text(path, "vocabulary file"))
+        except json.JSONDecodeError as exc:
+            raise VocabularyError(f"vocabulary file {path} is not valid JSON ({exc})") from exc
+        if not isinstance(vocab, Mapping) or not all(isinstance(k, str) and type(v) is int for k, v in vocab.items()):
+            raise VocabularyError(f"vocabulary file {path}: expected a JSON object of token -> id (an integer), "
+                                  f"found {json_shape(vocab)}")
     # Multilingual checkpoints nest {language: {token: id}}; a flat mapping is the common case.
     if vocab and all(isinstance(v, Mapping) for v in vocab.values()):
         raise VocabularyError("vocab.json holds several languages' vocabularies; pick one and pass its mapping")
@@ -276,3 +280,4 @@ def is_special(label: str) -> bool:
 def normalize_transcript(text: str) -> str:
     """Collapse runs of whitespace so that hypotheses and references compare word by word."""
     return " ".join(text.split())
+

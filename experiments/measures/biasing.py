@@ -16,6 +16,7 @@ from decoders.factory import build_decoder
 from experiments.measures.evaluate import evaluate
 from lm.model import LanguageModelCache
 from logits.errors import LabError
+from logits.files import read_utf8_text
 from logits.scoring import word_alignment
 from logits.store import LogitsStore
 
@@ -80,10 +81,7 @@ def read_hotword_file(path: str | Path) -> tuple[list[str], float | None]:
     """Hotwords (or phrases), one per line, each optionally followed by a TAB and its weight. pyctcdecode applies
     one weight to all hotwords, so the weights given must agree; returns (hotwords, that weight or None)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LabError(f"cannot read hotword file {path}: {exc.strerror or exc}") from exc
+    lines = read_utf8_text(path, "hotword file").splitlines()
     hotwords, weights = [], set()
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from logits.errors import LabError
+from logits.files import json_shape, read_utf8_text
 from logits.scoring import count
 
 RESAMPLES = 10_000
@@ -79,20 +80,30 @@ def bootstrap_errors(errors_a: np.ndarray, errors_b: np.ndarray, words: np.ndarr
 def read_hypotheses(path: str | Path) -> dict[str, tuple[str | None, str]]:
     """id -> (reference, hypothesis) of a JSONL file written by `decode run --out` (or `best_hypotheses.jsonl`)."""
     path = Path(path)
-    rows = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(lines, start=1):
+    rows: dict[str, tuple[str | None, str]] = {}
+    first_line: dict[str, int] = {}
+    expected = "a JSON object with id, reference and hypothesis (a line of `decode run --out`)"
+    for number, line in enumerate(read_utf8_text(path, "hypothesis file").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            rows[str(row["id"])] = (row.get("reference"), str(row["hypothesis"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise LabError(f"{path}:{number}: expected a JSON object with id, reference and hypothesis "
-                           f"({exc})") from exc
+        except json.JSONDecodeError as exc:
+            raise LabError(f"{path}:{number}: expected {expected}, found text that is not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not {"id", "hypothesis"} <= set(row):
+            raise LabError(f"{path}:{number}: expected {expected}, found {json_shape(row)}")
+        kinds_ok = (isinstance(row["id"], (str, int)) and not isinstance(row["id"], bool)
+                    and isinstance(row["hypothesis"], str) and isinstance(row.get("reference"), (str, type(None))))
+        if not kinds_ok:
+            raise LabError(f"{path}:{number}: expected id a string, hypothesis a string and reference a string or "
+                           f"null, found {json_shape(row)}")
+        ident = str(row["id"])
+        if ident in rows:
+            raise LabError(f"{path}:{number}: utterance {ident!r} appears a second time (first on line "
+                           f"{first_line[ident]}); a hypothesis file holds each utterance once")
+        rows[ident], first_line[ident] = (row.get("reference"), row["hypothesis"]), number
+    if not rows:
+        raise LabError(f"hypothesis file {path} holds no hypotheses; expected {expected} per line")
     return rows
 
 

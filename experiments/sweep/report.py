@@ -239,7 +239,11 @@ def write_heatmap(results: RunResults, path: str | Path) -> Path | None:
     if best is not None:
         i, j = alphas.index(best.alpha), betas.index(best.beta)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
-    title = f"WER by LM weights ({results.points[0].decoder}, {len(results.points)} points)"
+    # A rescoring run's anchors may lie off the grid (legitimately: N-best lists decoded anywhere re-rank onto it);
+    # then no grid point was decoded and the cells are all estimates.
+    decoded = f"{results.points[0].decoder}, {len(results.points)} points" if results.points else \
+        "no grid point decoded: the anchors are off the grid"
+    title = f"WER by LM weights ({decoded})"
     if results.greedy is not None and results.greedy.wer is not None:
         title += f"\ngreedy {_pct(results.greedy.wer)}"
         if best is not None:

@@ -17,6 +17,7 @@ is committed in its own short transaction, and a point two sweeps both computed 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -299,6 +300,8 @@ class ResultsDB:
                     f"run `decode sweep STORE --lm LM ... --out {self.run_dir}` first"
                 )
             self.run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            _check_sqlite_header(self.path)
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
         self._connect()
@@ -313,12 +316,18 @@ class ResultsDB:
         return self._conn
 
     def _connect(self) -> None:
+        existed = self.path.is_file() and self.path.stat().st_size > 0
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
+            conn.text_factory = functools.partial(_text, self.path)
             _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             # NORMAL is durable against a killed process in WAL mode (only power loss may drop the last commits).
             conn.execute("PRAGMA synchronous=NORMAL")
+            if existed:  # damage would otherwise surface in whichever query first reads the damaged page
+                problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    raise sqlite3.DatabaseError(f"its integrity check finds: {problems[0]}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise ResultsError(
@@ -327,9 +336,10 @@ class ResultsDB:
                 )
             if version == 0 or _missing_parts(conn):  # new, or from before a table or column was added
                 _retry_locked(lambda: self._create_schema(conn))
+            _check_columns(conn)
         except sqlite3.OperationalError as exc:  # the file may be fine: the disk, the folder or the lock is not
             raise ResultsError(_describe(exc, self.path)) from exc
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a damaged schema garbles SQLite's own message
             raise ResultsError(
                 f"{self.path} is not a readable results database ({exc}); move it away and rerun the sweep"
             ) from exc
@@ -441,7 +451,7 @@ class ResultsDB:
                      seconds: float, hypotheses: int) -> None:
         """Store a rescoring run's estimates of its grid points, which of them it decoded exactly, its seconds and
         the hypotheses it re-ranked, at once."""
-        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        plan = _stored_json(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone(), "plan")
         plan["rescore"] = plan.get("rescore", {}) | {"exact": list(exact), "seconds": round(seconds, 4),
                                                      "hypotheses": hypotheses}
         try:
@@ -512,7 +522,7 @@ class ResultsDB:
         ).fetchone()
         if row is None:
             raise ResultsError(f"{self.path} holds no result with key {key}")
-        ids, refs, hyps = json.loads(row["ids"]), json.loads(row["refs"]), json.loads(row["hypotheses"])
+        ids, refs, hyps = _stored_json(row, "ids"), _stored_json(row, "refs"), _stored_json(row, "hypotheses")
         return [{"id": i, "reference": r, "hypothesis": h} for i, r, h in zip(ids, refs, hyps, strict=True)]
 
     def runs(self) -> list[RunRecord]:
@@ -544,7 +554,7 @@ class ResultsDB:
 
     def set_test(self, run_id: int, key: str) -> None:
         """Record that run `run_id` decoded its test set at its best point, under `key`."""
-        plan = json.loads(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone()["plan"])
+        plan = _stored_json(self.conn.execute("SELECT plan FROM runs WHERE id = ?", (run_id,)).fetchone(), "plan")
         self._write("UPDATE runs SET plan = ? WHERE id = ?", (json.dumps(plan | {"test": key}), run_id))
 
     def to_dataframe(self):
@@ -573,16 +583,16 @@ def _missing_parts(conn: sqlite3.Connection) -> bool:
 def _point(row: sqlite3.Row) -> PointResult:
     derived = {"decoder", "alpha", "beta", "lm_path"}  # columns the config holds
     values = {name: row[name] for name in RESULT_COLUMNS if name not in derived}
-    values["config"] = DecoderConfig.from_dict(json.loads(row["config"]))
-    hyps = tuple(json.loads(row["hypotheses"])) if "hypotheses" in row.keys() else ()
+    values["config"] = DecoderConfig.from_dict(_stored_json(row, "config"))
+    hyps = tuple(_stored_json(row, "hypotheses")) if "hypotheses" in row.keys() else ()
     return PointResult(**values, hypotheses=hyps)
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
-    plan = json.loads(row["plan"])
+    plan = _stored_json(row, "plan")
     return RunRecord(
         id=int(row["id"]),
-        command=tuple(json.loads(row["command"])),
+        command=tuple(_stored_json(row, "command")),
         store_fingerprint=row["store_fingerprint"],
         alphas=tuple(plan["alphas"]),
         betas=tuple(plan["betas"]),
@@ -648,6 +658,53 @@ def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
         return shutil.disk_usage(folder).free < margin
     except OSError:
         return False
+
+
+def _check_columns(conn: sqlite3.Connection) -> None:
+    """Every table and column of the schema is there: a damaged schema text that still parses (a renamed column, found
+    by the file fuzzer) would otherwise fail in some later query. The expected schema is a fresh one in memory."""
+    expected = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        ResultsDB._create_schema(expected)
+        for (table,) in expected.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            lacking = [row[1] for row in expected.execute(f"PRAGMA table_info({table})") if row[1] not in found]
+            if lacking:
+                raise sqlite3.DatabaseError(f"its table {table!r} has no column {lacking[0]!r}: the schema is damaged")
+    finally:
+        expected.close()
+
+
+def _stored_json(row: sqlite3.Row, column: str):
+    """A JSON column's value; text that is not JSON is damage to the file (SQLite has no checksums to catch it)."""
+    value = row[column] if row is not None else None
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ResultsError(f"the results database is damaged: its {column!r} value {str(value)[:30]!r} is not "
+                           "JSON; move results.sqlite away and rerun the sweep") from exc
+
+
+def _text(path: Path, data: bytes) -> str:
+    """A TEXT value as str; bytes that are not UTF-8 are damage to the file, said as such (SQLite's own error names
+    neither the file nor what to do)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path} is not a readable results database (a text value in it is not UTF-8: "
+                           f"{data[:24]!r}...); move it away and rerun the sweep") from exc
+
+
+def _check_sqlite_header(path: Path) -> None:
+    """Refuse a file that is not SQLite before SQLite parses it (an empty file is a new database to SQLite)."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(_SQLITE_MAGIC))
+    if head and head != _SQLITE_MAGIC:
+        raise ResultsError(f"{path} is not a readable results database (not SQLite: it starts with {head[:8]!r}); "
+                           "move it away and rerun the sweep")
+
+
+_SQLITE_MAGIC = b"SQLite format 3\0"
 
 
 def _retry_locked(action, attempts: int = 50):
